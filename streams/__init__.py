@@ -1,0 +1,1 @@
+"""The I/O shell of wirewatch: Faust app, topics, agents, Elasticsearch writer, CLI."""

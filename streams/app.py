@@ -1,0 +1,304 @@
+"""The Faust app: topics, the enrich agent, the index agent, health and metrics pages.
+
+Error policy (Faust acks a message whose agent raised and never retries it, so no agent
+here lets an exception escape for a single message):
+- enrich: invalid input -> dead letter (reason + original bytes); an article whose
+  enrichment raises -> dead letter; a crashed enrichment process -> new process, retry.
+- index: a document Elasticsearch rejects (4xx) -> dead letter; unreachable node, timeouts,
+  429 and 5xx -> retry with backoff while consumption waits (backpressure), forever.
+- Offsets are acked only after the batch's effect is durable: `take_events` acks a batch
+  after the agent body returns, and the body returns only after the enriched records /
+  dead letters were delivered by Kafka (acks=all) or the documents were accepted by
+  Elasticsearch. A crash before that means redelivery, and `_id` = article id makes
+  redelivery overwrite instead of duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any, cast
+
+import faust
+import mode
+import structlog
+from faust.streams import Stream
+from faust.types import EventT, StreamT
+from prometheus_client import generate_latest
+from pydantic import ValidationError
+
+from processors.enrich import enrich_articles, load_pipeline
+from processors.errors import InvalidArticle
+from processors.models import Article, EnrichedArticle
+from processors.validate import parse_raw_article
+from streams import metrics
+from streams.deadletter import DeadLetter, article_id_hint
+from streams.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def broker_credentials(settings: Settings) -> Any:
+    if settings.kafka_sasl_mechanism and settings.kafka_sasl_username:
+        password = settings.kafka_sasl_password
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password.get_secret_value() if password else "",
+            mechanism=settings.kafka_sasl_mechanism,
+        )
+    return None
+
+
+def _value(event: EventT[bytes]) -> bytes:
+    """The raw message value (a tombstone counts as empty input)."""
+    value = event.message.value
+    return value if isinstance(value, bytes) else b""
+
+
+class Pipeline(mode.Service):
+    """Holds what the agents share: the enrichment process pool and the Elasticsearch writer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        app: faust.App,
+        dlq: faust.TopicT,
+        enriched: faust.TopicT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.app = app
+        self.dlq = dlq
+        self.enriched = enriched
+        self.pool: ProcessPoolExecutor | None = None
+        self.writer: BulkWriter | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: forking a process that runs an event loop and Kafka clients is unsafe.
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=load_pipeline,
+            initargs=(self.settings.spacy_model,),
+        )
+
+    async def on_start(self) -> None:
+        self.pool = self._new_pool()
+        self.writer = BulkWriter(make_async_client(self.settings), self.settings.es_alias)
+
+    async def on_stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.writer is not None:
+            await self.writer.es.close()
+
+    # ------------------------------------------------------------------ dead letters
+
+    async def dead_letter(
+        self,
+        event: EventT[bytes],
+        stage: str,
+        reason: str,
+        detail: str,
+        article_id: str | None = None,
+    ) -> None:
+        msg = event.message
+        raw = _value(event)
+        letter = DeadLetter.make(
+            reason=reason,
+            detail=detail,
+            stage=stage,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            original=raw,
+            article_id=article_id or article_id_hint(raw),
+        )
+        key = (letter.article_id or f"{msg.topic}:{msg.partition}:{msg.offset}").encode()
+        fut = await self.dlq.send(key=key, value=letter.to_bytes())
+        await fut  # durable before the offset is acked
+        metrics.DEAD_LETTERED.labels(stage=stage, reason=reason).inc()
+        log.warning(
+            "dead_letter",
+            stage=stage,
+            reason=reason,
+            detail=detail[:200],
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+        )
+
+    # ------------------------------------------------------------------ enrich
+
+    async def _run_enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
+        loop = asyncio.get_running_loop()
+        call = partial(
+            enrich_articles,
+            list(articles),
+            model=self.settings.spacy_model,
+            batch_size=self.settings.batch_size,
+        )
+        for attempt in range(3):
+            assert self.pool is not None
+            try:
+                return await loop.run_in_executor(self.pool, call)
+            except BrokenProcessPool:
+                log.error("enrich.pool_broken", attempt=attempt)
+                self.pool = self._new_pool()
+        raise RuntimeError("the enrichment process keeps crashing")
+
+    async def enrich_batch(self, events: Sequence[EventT[bytes]]) -> None:
+        started = time.perf_counter()
+        metrics.CONSUMED.labels(stage="enrich").inc(len(events))
+        good: list[tuple[EventT[bytes], Article]] = []
+        for event in events:
+            raw = _value(event)
+            try:
+                good.append(
+                    (event, parse_raw_article(raw, max_bytes=self.settings.max_article_bytes))
+                )
+            except InvalidArticle as exc:
+                await self.dead_letter(event, "enrich", exc.reason, exc.detail or exc.reason)
+        if good:
+            try:
+                results = await self._run_enrich([a for _, a in good])
+                pairs = list(zip(good, results, strict=True))
+            except Exception:
+                log.exception("enrich.batch_failed", size=len(good))
+                pairs = []
+                for event, article in good:
+                    try:
+                        pairs.append(((event, article), (await self._run_enrich([article]))[0]))
+                    except Exception as exc:
+                        await self.dead_letter(
+                            event,
+                            "enrich",
+                            "enrichment_failed",
+                            f"{type(exc).__name__}: {exc}",
+                            article.id,
+                        )
+            futures = []
+            for (_, article), record in pairs:
+                futures.append(
+                    await self.enriched.send(
+                        key=article.id.encode(), value=record.model_dump_json().encode()
+                    )
+                )
+            await asyncio.gather(*futures)
+            metrics.ENRICHED.inc(len(pairs))
+        metrics.BATCH_SECONDS.labels(stage="enrich").observe(time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ index
+
+    async def index_batch(self, events: Sequence[EventT[bytes]]) -> None:
+        started = time.perf_counter()
+        metrics.CONSUMED.labels(stage="index").inc(len(events))
+        requests: dict[str, IndexRequest] = {}
+        for event in events:
+            msg = event.message
+            try:
+                record = EnrichedArticle.model_validate_json(_value(event))
+            except (ValidationError, ValueError) as exc:
+                await self.dead_letter(event, "index", "invalid_enriched", str(exc)[:500])
+                continue
+            # Within one batch the last message of an id wins (same order as Kafka).
+            requests[record.id] = IndexRequest(
+                doc_id=record.id,
+                document=record.document(),
+                version=record.version,
+                raw=_value(event),
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+            )
+        if requests:
+            assert self.writer is not None
+            outcome = await self.writer.write(list(requests.values()))
+            metrics.INDEXED.inc(outcome.indexed)
+            metrics.STALE.inc(outcome.stale)
+            metrics.RETRIED.labels(stage="index").inc(outcome.retries)
+            by_offset = {(e.message.partition, e.message.offset): e for e in events}
+            for req, error in outcome.rejected:
+                await self.dead_letter(
+                    by_offset[(req.partition, req.offset)],
+                    "index",
+                    "index_rejected",
+                    error,
+                    req.doc_id,
+                )
+        metrics.BATCH_SECONDS.labels(stage="index").observe(time.perf_counter() - started)
+
+
+def build_app(settings: Settings) -> faust.App:
+    """Create the Faust app with its topics, agents and web pages (nothing at import time)."""
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{s}" for s in settings.kafka_servers],
+        broker_credentials=broker_credentials(settings),
+        store=settings.store,
+        web_port=settings.worker_web_port,
+        web_host="127.0.0.1",
+        web_bind=settings.worker_web_bind,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        producer_acks=-1,
+        producer_max_request_size=2 * settings.kafka_max_message_bytes,
+        consumer_auto_offset_reset="earliest",
+        value_serializer="raw",
+        key_serializer="raw",
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+    )
+    raw = app.topic(
+        settings.topic_raw, value_type=bytes, key_type=bytes, partitions=settings.topic_partitions
+    )
+    enriched = app.topic(
+        settings.topic_enriched,
+        value_type=bytes,
+        key_type=bytes,
+        partitions=settings.topic_partitions,
+    )
+    dlq = app.topic(
+        settings.topic_dlq, value_type=bytes, key_type=bytes, partitions=settings.topic_partitions
+    )
+    pipeline = Pipeline(settings, app, dlq, enriched)
+    app.service(pipeline)  # type: ignore[arg-type]
+
+    @app.agent(raw, name="wirewatch.enrich")
+    async def enrich(stream: StreamT[bytes]) -> None:
+        async for events in cast(Stream[bytes], stream).take_events(
+            settings.batch_size, within=settings.batch_seconds
+        ):
+            await pipeline.enrich_batch(events)
+
+    @app.agent(enriched, name="wirewatch.index")
+    async def index(stream: StreamT[bytes]) -> None:
+        async for events in cast(Stream[bytes], stream).take_events(
+            settings.index_batch_size, within=settings.index_batch_seconds
+        ):
+            await pipeline.index_batch(events)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        ok = pipeline.writer is None or pipeline.writer.healthy
+        body = {
+            "status": "ok" if ok else "unhealthy",
+            "elasticsearch_error": None if ok else pipeline.writer and pipeline.writer.last_error,
+        }
+        return web.json(body, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        return web.bytes(
+            generate_latest(metrics.REGISTRY), content_type="text/plain; version=0.0.4"
+        )
+
+    app.pipeline = pipeline  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,225 @@
+"""The `wirewatch` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from processors.errors import WirewatchError
+from streams.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="wirewatch: wire news -> Kafka -> enrichment -> Elasticsearch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="The local Kafka broker and Elasticsearch node.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    from streams.logs import configure
+
+    settings = get_settings()
+    configure(json=settings.log_json, level=settings.log_level)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Resolve (first time), start and wait for Kafka and Elasticsearch on 127.0.0.1."""
+    from streams import stack
+
+    try:
+        stack.up(_settings())
+    except WirewatchError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop Kafka and Elasticsearch."""
+    from streams import stack
+
+    stack.down(_settings())
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether Kafka and Elasticsearch run and answer."""
+    from streams import stack
+
+    st = stack.status(_settings())
+    for name, info in st.items():
+        console.print(f"{name:14} pid={info['pid']} port={info['port']} healthy={info['healthy']}")
+    if not all(info["healthy"] for info in st.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def init() -> None:
+    """Create the topics, the index template, the versioned index and its alias."""
+    from streams.elastic import ensure_index, make_client
+    from streams.kafka_io import ensure_topics
+
+    settings = _settings()
+    try:
+        ensure_topics(settings)
+        es = make_client(settings)
+        name = ensure_index(es, settings)
+    except WirewatchError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"topics ready; index {name} behind alias {settings.es_alias!r}")
+
+
+@app.command()
+def worker(loglevel: str = "info") -> None:
+    """Run a Faust worker (enrich + index agents). Start more for more partitions."""
+    import faust
+
+    from streams.app import build_app
+    from streams.elastic import ensure_index, make_client
+    from streams.kafka_io import ensure_topics
+
+    settings = _settings()
+    ensure_topics(settings)
+    ensure_index(make_client(settings), settings)
+    fapp = build_app(settings)
+    sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
+    faust.Worker(fapp, loglevel=loglevel).execute_from_commandline()
+
+
+@app.command()
+def publish(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles")],
+    source: Annotated[str | None, typer.Option(help="Source for articles that name none")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait until all are searchable")] = 0.0,
+) -> None:
+    """Publish article files (seed text, JSON Lines) to the raw topic."""
+    from streams.kafka_io import Publisher
+
+    settings = _settings()
+    try:
+        pub = Publisher(settings)
+    except WirewatchError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        report = pub.publish_files(paths, source=source)
+    finally:
+        pub.close()
+    for problem in report.errors:
+        err.print(f"[yellow]skipped:[/] {problem}")
+    console.print(f"published {len(report.published)} article(s) to {settings.topic_raw}")
+    if wait > 0 and report.published:
+        _wait_indexed(settings, report.published, wait)
+    if report.errors and not report.published:
+        raise typer.Exit(1)
+
+
+def _wait_indexed(settings: Settings, ids: list[str], timeout: float) -> None:
+    from streams.elastic import make_client
+
+    es = make_client(settings)
+    wanted = set(ids)
+    deadline = time.monotonic() + timeout
+    found: set[str] = set()
+    while time.monotonic() < deadline:
+        es.indices.refresh(index=settings.es_alias)
+        resp = es.mget(index=settings.es_alias, ids=sorted(wanted - found), source=False)
+        found |= {d["_id"] for d in resp["docs"] if d.get("found")}
+        if found >= wanted:
+            console.print(f"all {len(wanted)} article(s) are searchable")
+            return
+        time.sleep(0.5)
+    raise _fail(f"only {len(found)} of {len(wanted)} article(s) indexed after {timeout:.0f}s")
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="simple_query_string syntax")],
+    size: Annotated[int, typer.Option(help="How many hits")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Full-text search over the articles, with highlighted snippets."""
+    from elasticsearch import ApiError, TransportError
+
+    from streams.elastic import make_client
+    from streams.search import search
+
+    settings = _settings()
+    try:
+        result = search(make_client(settings), settings.es_alias, query, size=size)
+    except TransportError as exc:
+        raise _fail(f"Elasticsearch at {settings.es_url} is unreachable: {exc}") from exc
+    except ApiError as exc:
+        raise _fail(f"search failed: {exc.message}") from exc
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{result['total']} hit(s) for {query!r}", show_lines=True)
+    for col in ("title", "published", "source", "top entities", "snippet"):
+        table.add_column(col, overflow="fold")
+    for hit in result["hits"]:
+        table.add_row(
+            hit["title"] or "",
+            hit["published_at"] or "",
+            hit["source"] or "",
+            ", ".join(hit["top_entities"]),
+            " … ".join(hit["snippets"]),
+        )
+    console.print(table)
+
+
+@app.command()
+def demo(
+    paths: Annotated[list[Path], typer.Argument(help="Article files or folders")],
+    query: Annotated[
+        str, typer.Option(help="What to search for afterwards")
+    ] = "North Korea sanctions",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for indexing")] = 180.0,
+) -> None:
+    """Start a worker, publish PATHS, wait until searchable, search, stop the worker."""
+    settings = _settings()
+    settings.stack_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.stack_dir / "worker.log"
+    exe = [sys.executable, "-m", "streams.cli", "worker"]
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(
+            exe, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ}
+        )
+    console.print(f"worker started (pid {proc.pid}, log {log_path})")
+    try:
+        publish(paths, source=None, wait=timeout)
+        search_cmd(query, size=5, as_json=False)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        console.print("worker stopped")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

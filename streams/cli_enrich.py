@@ -1,0 +1,169 @@
+"""`wirewatch enrich` and `wirewatch eval ner|events`: inspection without Kafka or Elasticsearch.
+
+Mounted into the main CLI by `streams/cli.py`: `enrich_command` as the `enrich` command
+(`enrich_app` carries the same command for `add_typer`), `eval_app` as the `eval` group.
+The work is done by `processors.enrich` and `processors.evaluation`; this only reads
+files, drives progress bars and prints.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from processors.enrich import enrich_articles
+from processors.errors import InputFileError
+from processors.evaluation import evaluate_events, evaluate_ner, read_conll
+from processors.ingest import iter_jsonl_articles, parse_text_article
+from processors.models import Article, EnrichedArticle
+from streams.settings import get_settings
+
+enrich_app = typer.Typer(help="Enrich an article file without Kafka or Elasticsearch.")
+eval_app = typer.Typer(help="Evaluate the enrichment layer.", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+ModelOption = Annotated[
+    str | None, typer.Option("--model", help="spaCy pipeline (default: WIREWATCH_SPACY_MODEL)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _read_articles(path: Path) -> list[Article]:
+    name = str(path)
+    if path.suffixes[-2:] == [".jsonl", ".gz"] or path.suffix == ".jsonl":
+        opener: Any = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            text = fh.read()
+        articles: list[Article] = []
+        for item in iter_jsonl_articles(text, name=name):
+            if isinstance(item, InputFileError):
+                console.print(f"[yellow]skipped[/]: {item}")
+            else:
+                articles.append(item)
+        return articles
+    return [parse_text_article(path.read_text(encoding="utf-8"), name=name)]
+
+
+def _print_record(rec: EnrichedArticle) -> None:
+    out.print(f"[bold]{rec.title}[/]  ({rec.language}, {rec.enrichment_version})")
+    ents = Table("label", "text", "canonical", "id", "country", "n", title="entities")
+    for e in rec.entities:
+        ents.add_row(e.label, e.text, e.canonical, e.id, e.country or "", str(e.count))
+    out.print(ents)
+    out.print(f"countries: {', '.join(rec.countries)}")
+    evs = Table("type", "cameo", "source", "target", "conf", "evidence", title="events")
+    for ev in rec.events:
+        evs.add_row(
+            ev.type,
+            ev.cameo or "",
+            ev.source or "",
+            ev.target or "",
+            f"{ev.confidence:.2f}",
+            ev.evidence[:90],
+        )
+    out.print(evs)
+
+
+def enrich_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".txt or .jsonl[.gz]")],
+    json_: JsonOption = False,
+    model: ModelOption = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N articles.")] = None,
+) -> None:
+    """Print the enrichment of an article file (the record as it would be indexed)."""
+    model = model or get_settings().spacy_model
+    try:
+        articles = _read_articles(path)
+    except InputFileError as exc:
+        console.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(2) from exc
+    articles = articles[:limit] if limit is not None else articles
+    records: list[EnrichedArticle] = []
+    batch = 32
+    with _progress() as bar:
+        task = bar.add_task("enriching", total=len(articles))
+        for i in range(0, len(articles), batch):
+            records.extend(enrich_articles(articles[i : i + batch], model=model))
+            bar.advance(task, len(articles[i : i + batch]))
+    for rec in records:
+        if json_:
+            indent = 2 if len(records) == 1 else None
+            out.print(json.dumps(rec.document(), ensure_ascii=False, indent=indent))
+        else:
+            _print_record(rec)
+
+
+enrich_app.command("enrich")(enrich_command)
+
+
+def _scores_table(title: str, result: dict[str, Any]) -> Table:
+    table = Table("type", "P", "R", "F1", "support", title=title)
+    for t, s in result["per_type"].items():
+        table.add_row(t, f"{s['p']:.3f}", f"{s['r']:.3f}", f"{s['f1']:.3f}", str(s["support"]))
+    o = result["overall"]
+    table.add_row("overall", f"{o['p']:.3f}", f"{o['r']:.3f}", f"{o['f1']:.3f}", "", style="bold")
+    return table
+
+
+@eval_app.command("ner")
+def eval_ner(
+    conll: Annotated[Path, typer.Option("--conll", exists=True, dir_okay=False)],
+    json_: JsonOption = False,
+    model: ModelOption = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
+) -> None:
+    """Entity P/R/F1 per type, bare model vs the enrichment layer, on CoNLL-2003."""
+    model = model or get_settings().spacy_model
+    docs = read_conll(conll)
+    docs = docs[:limit] if limit is not None else docs
+    with _progress() as bar:
+        task = bar.add_task("bare + enriched", total=2 * len(docs))
+        result = evaluate_ner(docs, model=model, progress=lambda n: bar.advance(task, n))
+    if json_:
+        out.print(json.dumps(result))
+        return
+    for run in ("bare", "enriched"):
+        out.print(_scores_table(f"{run} ({len(docs)} documents)", result[run]))
+
+
+@eval_app.command("events")
+def eval_events(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="labelled .jsonl")],
+    json_: JsonOption = False,
+    model: ModelOption = None,
+    min_confidence: Annotated[float, typer.Option(help="Ignore events below this.")] = 0.0,
+) -> None:
+    """Event P/R/F1 per type on a labelled JSON Lines file."""
+    model = model or get_settings().spacy_model
+    total = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    with _progress() as bar:
+        task = bar.add_task("events", total=total)
+        result = evaluate_events(
+            path,
+            model=model,
+            min_confidence=min_confidence,
+            progress=lambda n: bar.advance(task, n),
+        )
+    if json_:
+        out.print(json.dumps(result))
+        return
+    out.print(_scores_table(f"events ({result['records']} records)", result))

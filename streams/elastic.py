@@ -1,0 +1,217 @@
+"""Elasticsearch: client factory, index template and alias set-up, and the bulk writer.
+
+Documents are written through the `articles` alias to a versioned index
+(`articles-v<N>`); the index template in `deploy/elasticsearch/` gives the explicit mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+    TransportError,
+)
+from elasticsearch.helpers import async_streaming_bulk
+
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
+TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
+TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"request_timeout": settings.es_request_timeout}
+    if settings.es_api_key is not None:
+        kwargs["api_key"] = settings.es_api_key.get_secret_value()
+    elif settings.es_username and settings.es_password is not None:
+        kwargs["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    return kwargs
+
+
+def make_client(settings: Settings) -> Elasticsearch:
+    return Elasticsearch(settings.es_url, **_client_kwargs(settings))
+
+
+def make_async_client(settings: Settings) -> AsyncElasticsearch:
+    return AsyncElasticsearch(settings.es_url, **_client_kwargs(settings))
+
+
+def index_name(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def template_body(alias: str) -> dict[str, Any]:
+    """The index template, with its pattern bound to this alias' versioned indices."""
+    body: dict[str, Any] = json.loads(TEMPLATE_FILE.read_text())
+    body["index_patterns"] = [f"{alias}-v*"]
+    return body
+
+
+def ensure_index(es: Elasticsearch, settings: Settings) -> str:
+    """Install the template, create the current versioned index and point the alias at it.
+
+    Idempotent. Returns the concrete index name.
+    """
+    alias = settings.es_alias
+    es.indices.put_index_template(name=f"{alias}-template", **template_body(alias))
+    name = index_name(alias, settings.es_index_version)
+    if not es.indices.exists(index=name):
+        try:
+            es.indices.create(index=name)
+        except ApiError as exc:
+            if exc.status_code != 400 or "resource_already_exists" not in str(exc):
+                raise
+    if not es.indices.exists_alias(name=alias):
+        es.indices.update_aliases(
+            actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
+        )
+    es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
+    return name
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    """One document to index, with where it came from (for dead letters)."""
+
+    doc_id: str
+    document: dict[str, Any]
+    version: int | None
+    raw: bytes
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass
+class BulkOutcome:
+    indexed: int = 0
+    stale: int = 0
+    """Older versions refused because a newer one is already indexed (not an error)."""
+    rejected: list[tuple[IndexRequest, str]] = field(default_factory=list)
+    """Documents Elasticsearch refused for good (mapping errors): dead-letter them."""
+    retries: int = 0
+
+
+class BulkWriter:
+    """Writes batches durably: returns only when every document is indexed or rejected for good.
+
+    Transient failures (node unreachable, timeouts, 429, 5xx, per item or for the whole
+    request) are retried with exponential backoff and jitter, for as long as it takes; the
+    caller does not consume meanwhile, which is the backpressure. After `unhealthy_after`
+    seconds of failure the writer marks itself unhealthy (the health endpoint reports it).
+    """
+
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        alias: str,
+        *,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        unhealthy_after: float = 120.0,
+    ) -> None:
+        self.es = es
+        self.alias = alias
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.unhealthy_after = unhealthy_after
+        self.healthy = True
+        self.last_error: str | None = None
+
+    def _action(self, req: IndexRequest) -> dict[str, Any]:
+        action: dict[str, Any] = {
+            "_op_type": "index",
+            "_index": self.alias,
+            "_id": req.doc_id,
+            "_source": req.document,
+        }
+        if req.version is not None:
+            # The newest version wins: an older re-send gets a 409 and is dropped as stale.
+            action["version"] = req.version
+            action["version_type"] = "external_gte"
+        return action
+
+    async def write(self, requests: Sequence[IndexRequest]) -> BulkOutcome:
+        outcome = BulkOutcome()
+        pending = list(requests)
+        attempt = 0
+        loop = asyncio.get_running_loop()
+        failing_since: float | None = None
+        while pending:
+            retry: list[IndexRequest] = []
+            try:
+                by_id = {r.doc_id: r for r in pending}
+                async for ok, item in async_streaming_bulk(
+                    self.es,
+                    (self._action(r) for r in pending),
+                    chunk_size=500,
+                    max_retries=0,
+                    raise_on_error=False,
+                    raise_on_exception=False,
+                    refresh=False,
+                ):
+                    info = item.get("index", {})
+                    req = by_id[str(info.get("_id"))]
+                    raw_status = info.get("status")
+                    # A request-level failure reports a non-numeric status per item.
+                    status = raw_status if isinstance(raw_status, int) else 0
+                    if status == 0:
+                        self.last_error = str(info.get("error"))[:300]
+                    if ok:
+                        outcome.indexed += 1
+                    elif status == 409:
+                        outcome.stale += 1
+                    elif status in TRANSIENT_STATUS or status == 0:
+                        retry.append(req)
+                    else:
+                        outcome.rejected.append((req, json.dumps(info.get("error"))[:2000]))
+            except (ConnectionError, ConnectionTimeout, TransportError) as exc:
+                retry = pending
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            except ApiError as exc:
+                if exc.status_code in TRANSIENT_STATUS:
+                    retry = pending
+                    self.last_error = f"HTTP {exc.status_code}"
+                else:
+                    raise
+            if not retry:
+                break
+            attempt += 1
+            outcome.retries += len(retry)
+            now = loop.time()
+            failing_since = failing_since if failing_since is not None else now
+            if now - failing_since > self.unhealthy_after and self.healthy:
+                self.healthy = False
+                log.error(
+                    "index.unhealthy", seconds=round(now - failing_since), error=self.last_error
+                )
+            delay = min(self.max_delay, self.base_delay * 2 ** min(attempt, 10))
+            delay = random.uniform(delay / 2, delay)
+            log.warning(
+                "index.retry",
+                documents=len(retry),
+                attempt=attempt,
+                delay=round(delay, 2),
+                error=self.last_error,
+            )
+            await asyncio.sleep(delay)
+            pending = retry
+        if not self.healthy:
+            log.info("index.healthy_again")
+        self.healthy = True
+        return outcome

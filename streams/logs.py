@@ -1,0 +1,31 @@
+"""structlog set-up: key-value lines for people, JSON lines in production."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure(*, json: bool = False, level: str = "INFO") -> None:
+    """Configure structlog and the standard logging it shares with Faust and the clients."""
+    lvl = logging.getLevelName(level.upper())
+    processors: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso" if json else "%H:%M:%S"),
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*processors, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl if isinstance(lvl, int) else 20),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=lvl if isinstance(lvl, int) else logging.INFO, stream=sys.stderr)
+    # The clients are chatty at INFO; their warnings still show.
+    for name in ("kafka", "aiokafka", "elastic_transport", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

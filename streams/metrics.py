@@ -1,0 +1,39 @@
+"""Prometheus metrics of the worker, served at /metrics on its web port."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+CONSUMED = Counter("wirewatch_consumed_total", "Messages consumed", ["stage"], registry=REGISTRY)
+ENRICHED = Counter("wirewatch_enriched_total", "Articles enriched", registry=REGISTRY)
+INDEXED = Counter("wirewatch_indexed_total", "Documents indexed", registry=REGISTRY)
+STALE = Counter(
+    "wirewatch_stale_total", "Older versions not indexed (a newer one was)", registry=REGISTRY
+)
+DEAD_LETTERED = Counter(
+    "wirewatch_dead_lettered_total",
+    "Messages sent to the dead-letter topic",
+    ["stage", "reason"],
+    registry=REGISTRY,
+)
+RETRIED = Counter(
+    "wirewatch_retried_total",
+    "Documents retried after a transient error",
+    ["stage"],
+    registry=REGISTRY,
+)
+BATCH_SECONDS = Histogram(
+    "wirewatch_batch_seconds",
+    "Time to process one batch",
+    ["stage"],
+    registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+CONSUMER_LAG = Gauge(
+    "wirewatch_consumer_lag",
+    "Messages behind the end of the partition",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)

