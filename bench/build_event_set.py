@@ -72,7 +72,7 @@ AG_NEWS = {
 def seed_records() -> list[dict[str, Any]]:
     text = SEED.read_text(encoding="utf-8")
     title, body = text.split("\n\n", 1)
-    first, rest = body.split("N. KoreaJapan", 1)
+    _, rest = body.split("N. KoreaJapan", 1)
     sentences = [title.strip(), "Japan" + rest.split("\n\n", 1)[0].strip()]
     sentences += [p.strip() for p in rest.split("\n\n")[1:] if p.strip()]
     if len(sentences) != len(SEED_LABELS):
@@ -107,7 +107,11 @@ def wikievents_records() -> list[dict[str, Any]]:
             for i, sentence in enumerate(rec["sentences"]):
                 events = [ev(t) for t in sorted(types.get(i, ()))]
                 out.append(
-                    {"text": sentence, "events": events, "origin": f"wikievents:{rec['doc_id']}:{i}"}
+                    {
+                        "text": sentence,
+                        "events": events,
+                        "origin": f"wikievents:{rec['doc_id']}:{i}",
+                    }
                 )
     return out
 

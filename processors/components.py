@@ -59,7 +59,8 @@ class Link:
 
 def _headline_case(span: Span) -> bool:
     """True when most words of the sentence are capitalised (a title-cased headline)."""
-    words = [t for t in span.sent if t.is_alpha and len(t) > 3]
+    sent = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
+    words = [t for t in sent if t.is_alpha and len(t) > 3]
     return bool(words) and sum(t.is_title for t in words) / len(words) >= _TITLE_CASE_SHARE
 
 
@@ -126,7 +127,11 @@ def trim_span(span: Span, person_titles: frozenset[str] = frozenset()) -> Span |
         while end - start > 1 and doc[start].text in person_titles:
             start += 1
     text = doc[start:end].text
-    if sum(ch.isalnum() for ch in text) < 1 or (len(text) < 2 and not text.isupper()):
+    if (
+        text in _POSSESSIVE_TOKENS
+        or sum(ch.isalnum() for ch in text) < 1
+        or (len(text) < 2 and not text.isupper())
+    ):
         return None
     if (start, end) == (span.start, span.end):
         return span
@@ -236,6 +241,30 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     return out
 
 
+def add_missed_surnames(doc: Doc, person_titles: frozenset[str]) -> list[Span]:
+    """The doc's entities plus bare surnames of people it names in full that the model missed.
+
+    "Fumio Kishida ... Kishida and Kerry confirmed": the second "Kishida" becomes a PERSON
+    mention when exactly one full name in the doc ends with it.
+    """
+    ents = list(doc.ents)
+    surnames: dict[str, int] = {}
+    for e in ents:
+        words = [t for t in e if t.text not in person_titles]
+        if e.label_ == "PERSON" and len(words) >= 2 and words[-1].is_title:
+            surnames[words[-1].text] = surnames.get(words[-1].text, 0) + 1
+    names = {k for k, v in surnames.items() if v >= 1}
+    if not names:
+        return ents
+    covered = {i for e in ents for i in range(e.start, e.end)}
+    added = [
+        Span(doc, t.i, t.i + 1, label="PERSON")
+        for t in doc
+        if t.text in names and t.i not in covered
+    ]
+    return sorted(ents + added, key=lambda s: s.start) if added else ents
+
+
 class Linker:
     """Canonical name, id and country for every entity; person groups vote on a label."""
 
@@ -274,7 +303,7 @@ class Linker:
         return label, Link(canonical, f"{prefix}:{slug(canonical)}", country)
 
     def __call__(self, doc: Doc) -> Doc:
-        ents = list(doc.ents)
+        ents = add_missed_surnames(doc, self.gazetteer.person_titles)
         decided = [self.link(e) for e in ents]
         people = cluster_people(ents, self.gazetteer.person_titles)
         votes: dict[str, Counter[str]] = defaultdict(Counter)

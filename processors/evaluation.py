@@ -161,7 +161,7 @@ def evaluate_ner(
 
     def make(d: ConllDoc) -> Doc:
         words = d.words
-        starts = [i == 0 for s in d.sentences for i in range(len(s))]
+        starts: list[bool | int | None] = [i == 0 for s in d.sentences for i in range(len(s))]
         return Doc(nlp.vocab, words=words, spaces=[True] * len(words), sent_starts=starts)
 
     results: dict[str, dict[str, Any]] = {}

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from processors.errors import WirewatchError
 from streams.settings import Settings, get_settings
@@ -107,87 +104,6 @@ def worker(loglevel: str = "info") -> None:
 
 
 @app.command()
-def publish(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles")],
-    source: Annotated[str | None, typer.Option(help="Source for articles that name none")] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait until all are searchable")] = 0.0,
-) -> None:
-    """Publish article files (seed text, JSON Lines) to the raw topic."""
-    from streams.kafka_io import Publisher
-
-    settings = _settings()
-    try:
-        pub = Publisher(settings)
-    except WirewatchError as exc:
-        raise _fail(str(exc)) from exc
-    try:
-        report = pub.publish_files(paths, source=source)
-    finally:
-        pub.close()
-    for problem in report.errors:
-        err.print(f"[yellow]skipped:[/] {problem}")
-    console.print(f"published {len(report.published)} article(s) to {settings.topic_raw}")
-    if wait > 0 and report.published:
-        _wait_indexed(settings, report.published, wait)
-    if report.errors and not report.published:
-        raise typer.Exit(1)
-
-
-def _wait_indexed(settings: Settings, ids: list[str], timeout: float) -> None:
-    from streams.elastic import make_client
-
-    es = make_client(settings)
-    wanted = set(ids)
-    deadline = time.monotonic() + timeout
-    found: set[str] = set()
-    while time.monotonic() < deadline:
-        es.indices.refresh(index=settings.es_alias)
-        resp = es.mget(index=settings.es_alias, ids=sorted(wanted - found), source=False)
-        found |= {d["_id"] for d in resp["docs"] if d.get("found")}
-        if found >= wanted:
-            console.print(f"all {len(wanted)} article(s) are searchable")
-            return
-        time.sleep(0.5)
-    raise _fail(f"only {len(found)} of {len(wanted)} article(s) indexed after {timeout:.0f}s")
-
-
-@app.command("search")
-def search_cmd(
-    query: Annotated[str, typer.Argument(help="simple_query_string syntax")],
-    size: Annotated[int, typer.Option(help="How many hits")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Full-text search over the articles, with highlighted snippets."""
-    from elasticsearch import ApiError, TransportError
-
-    from streams.elastic import make_client
-    from streams.search import search
-
-    settings = _settings()
-    try:
-        result = search(make_client(settings), settings.es_alias, query, size=size)
-    except TransportError as exc:
-        raise _fail(f"Elasticsearch at {settings.es_url} is unreachable: {exc}") from exc
-    except ApiError as exc:
-        raise _fail(f"search failed: {exc.message}") from exc
-    if as_json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=f"{result['total']} hit(s) for {query!r}", show_lines=True)
-    for col in ("title", "published", "source", "top entities", "snippet"):
-        table.add_column(col, overflow="fold")
-    for hit in result["hits"]:
-        table.add_row(
-            hit["title"] or "",
-            hit["published_at"] or "",
-            hit["source"] or "",
-            ", ".join(hit["top_entities"]),
-            " … ".join(hit["snippets"]),
-        )
-    console.print(table)
-
-
-@app.command()
 def demo(
     paths: Annotated[list[Path], typer.Argument(help="Article files or folders")],
     query: Annotated[
@@ -205,6 +121,9 @@ def demo(
             exe, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ}
         )
     console.print(f"worker started (pid {proc.pid}, log {log_path})")
+    from streams.cli_publish import publish
+    from streams.cli_search import search_cmd
+
     try:
         publish(paths, source=None, wait=timeout)
         search_cmd(query, size=5, as_json=False)
@@ -215,6 +134,24 @@ def demo(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         console.print("worker stopped")
+
+
+def _register_commands() -> None:
+    """Each area of the product registers its own commands (one module each)."""
+    from streams import cli_publish, cli_search
+
+    cli_publish.register(app)
+    cli_search.register(app)
+    try:
+        from streams.cli_enrich import enrich_command, eval_app
+
+        app.command("enrich")(enrich_command)
+        app.add_typer(eval_app, name="eval")
+    except ImportError:  # pragma: no cover - the enrichment commands are optional
+        pass
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -70,7 +70,8 @@ def test_original_span_rejects_out_of_range() -> None:
     [
         (
             "Japan Confirms With U.s., S. Korea Plans To Coordinate Over N. Korea",
-            "Japan confirms with U.S., S. Korea plans to coordinate over N. KoreaJapan confirmed it.",
+            "Japan confirms with U.S., S. Korea plans to coordinate over N. Korea"
+            "Japan confirmed it.",
             "Japan confirms with U.S., S. Korea plans to coordinate over N. Korea",
             "Japan confirmed it.",
         ),
