@@ -1,4 +1,4 @@
-"""Build `seeds/events_labelled.jsonl`, the labelled set for `wirewatch eval events`.
+"""Build `tests/fixtures/events_labelled.jsonl`, the labelled set for `wirewatch eval events`.
 
 Sources (see seeds/README.md):
 - WikiEvents dev (`../shared/data/wikievents_dev.jsonl`): every sentence of the 20
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-OUT = Path(__file__).resolve().parents[1] / "seeds" / "events_labelled.jsonl"
+OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "events_labelled.jsonl"
 
 KAIROS = {
     "Conflict.Attack.DetonateExplode": "ASSAULT",

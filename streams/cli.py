@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from processors.errors import WirewatchError
-from streams.settings import Settings, get_settings
+from streams.cli_common import _fail, _settings, console
 
 app = typer.Typer(
     help="wirewatch: wire news -> Kafka -> enrichment -> Elasticsearch.",
@@ -22,21 +21,6 @@ app = typer.Typer(
 )
 stack_app = typer.Typer(help="The local Kafka broker and Elasticsearch node.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    from streams.logs import configure
-
-    settings = get_settings()
-    configure(json=settings.log_json, level=settings.log_level)
-    return settings
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 @stack_app.command("up")
@@ -96,8 +80,11 @@ def worker(loglevel: str = "info") -> None:
     from streams.kafka_io import ensure_topics
 
     settings = _settings()
-    ensure_topics(settings)
-    ensure_index(make_client(settings), settings)
+    try:
+        ensure_topics(settings)
+        ensure_index(make_client(settings), settings)
+    except WirewatchError as exc:
+        raise _fail(str(exc)) from exc
     fapp = build_app(settings)
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     faust.Worker(fapp, loglevel=loglevel).execute_from_commandline()
@@ -115,12 +102,17 @@ def demo(
     settings = _settings()
     settings.stack_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.stack_dir / "worker.log"
-    exe = [sys.executable, "-m", "streams.cli", "worker"]
+    exe = [sys.executable, "-m", "streams", "worker"]
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             exe, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ}
         )
     console.print(f"worker started (pid {proc.pid}, log {log_path})")
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # run the `finally` below: never orphan the worker
+
+    signal.signal(signal.SIGTERM, _terminate)
     from streams.cli_publish import publish
     from streams.cli_search import search_cmd
 

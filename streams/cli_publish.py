@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from processors.errors import WirewatchError
-from streams.cli import _fail, _settings
+from streams.cli_common import _fail, _settings
 from streams.settings import Settings
 
 console = Console()

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.cli import _fail, _settings
+from streams.cli_common import _fail, _settings
 
 console = Console()
 err = Console(stderr=True)

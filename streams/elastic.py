@@ -25,6 +25,7 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import async_streaming_bulk
 
+from processors.errors import WirewatchError
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -68,7 +69,8 @@ def ensure_index(es: Elasticsearch, settings: Settings) -> str:
     Idempotent. Returns the concrete index name.
     """
     alias = settings.es_alias
-    es.indices.put_index_template(name=f"{alias}-template", **template_body(alias))
+    body = template_body(alias)
+    es.indices.put_index_template(name=f"{alias}-template", **body)
     name = index_name(alias, settings.es_index_version)
     if not es.indices.exists(index=name):
         try:
@@ -76,12 +78,38 @@ def ensure_index(es: Elasticsearch, settings: Settings) -> str:
         except ApiError as exc:
             if exc.status_code != 400 or "resource_already_exists" not in str(exc):
                 raise
+    else:
+        _update_mapping(es, name, body["template"]["mappings"])
     if not es.indices.exists_alias(name=alias):
         es.indices.update_aliases(
             actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
         )
     es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
     return name
+
+
+class MappingConflict(WirewatchError):
+    """The template's mapping cannot be applied to the existing index."""
+
+
+def _update_mapping(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    """Add fields the template gained since the index was made (additive changes only).
+
+    A change Elasticsearch cannot apply in place (a field's type) needs a new index version
+    and a reindex; the error says so instead of letting every document fail later.
+    """
+    try:
+        es.indices.put_mapping(
+            index=index, properties=mappings["properties"], dynamic=mappings.get("dynamic")
+        )
+    except ApiError as exc:
+        if exc.status_code != 400:
+            raise
+        raise MappingConflict(
+            f"index {index} cannot take the current mapping ({exc.message}: "
+            f"{str(exc.info)[:300]}); raise WIREWATCH_ES_INDEX_VERSION and run "
+            "`wirewatch reindex` to build a new index with it"
+        ) from exc
 
 
 @dataclass(frozen=True)

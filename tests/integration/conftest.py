@@ -55,7 +55,7 @@ class Isolated:
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, "-m", "streams", "worker"],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
