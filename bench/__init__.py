@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them on the real stack and writes bench/results.json."""

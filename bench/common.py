@@ -1,0 +1,172 @@
+"""What the benchmarks share: sample articles, machine facts, results file, an isolated pipeline."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient
+
+from processors.ingest import article_from_mapping
+from processors.models import Article
+from streams.elastic import ensure_index, make_client
+from streams.kafka_io import ensure_topics
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results.json"
+DATA = Path(os.environ.get("WIREWATCH_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+def load_articles(
+    n: int, corpus: str = "reuters21578.jsonl.gz", *, offset: int = 0
+) -> list[Article]:
+    """`n` real articles from the shared corpora (falls back to the repo's seeds if absent)."""
+    path = DATA / corpus
+    out: list[Article] = []
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i < offset:
+                    continue
+                out.append(article_from_mapping(json.loads(line), name=f"{corpus}:{i + 1}"))
+                if len(out) >= n:
+                    break
+    if not out:
+        raise SystemExit(f"benchmark data not found at {path}; set WIREWATCH_DATA_DIR")
+    return out
+
+
+def machine() -> dict[str, Any]:
+    mem_gib = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu
+            )
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": mem_gib,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def merge_results(update: dict[str, Any]) -> dict[str, Any]:
+    """Merge keys into bench/results.json (each benchmark owns its keys)."""
+    try:
+        current = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        current = {}
+    current.update(update)
+    RESULTS.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    return current
+
+
+@contextmanager
+def isolated_pipeline(
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """Private topics, group and alias for one benchmark run; removed afterwards."""
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    overrides = {
+        "WIREWATCH_APP_ID": prefix,
+        "WIREWATCH_TOPIC_RAW": f"{prefix}.raw",
+        "WIREWATCH_TOPIC_ENRICHED": f"{prefix}.enriched",
+        "WIREWATCH_TOPIC_DLQ": f"{prefix}.dlq",
+        "WIREWATCH_ES_ALIAS": prefix,
+        "WIREWATCH_WORKER_WEB_PORT": "6099",
+        **(extra_env or {}),
+    }
+    settings = Settings(**{k.removeprefix("WIREWATCH_").lower(): v for k, v in overrides.items()})
+    ensure_topics(settings)
+    es = make_client(settings)
+    ensure_index(es, settings)
+    try:
+        yield settings, {**os.environ, **overrides}
+    finally:
+        names = list(es.indices.get(index=f"{prefix}-v*", expand_wildcards="all"))
+        if names:
+            es.indices.delete(index=",".join(names))
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
+        es.close()
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+        try:
+            ours = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if ours:
+                admin.delete_topics(ours)
+        finally:
+            admin.close()
+
+
+@contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        pids += [int(p) for p in children.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def wait_until(check: Any, timeout: float, what: str, interval: float = 0.2) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(interval)
+    raise SystemExit(f"benchmark: timed out after {timeout:.0f}s waiting for {what}")
