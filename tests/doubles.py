@@ -1,0 +1,64 @@
+"""Test doubles for the unit and agent tiers (never used by integration tests)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from elasticsearch.serializer import JsonSerializer
+
+
+class FakeBulkElasticsearch:
+    """Answers `_bulk` like Elasticsearch: documents with `reject` in the title get a 400."""
+
+    def __init__(self, script: list[Any] | None = None) -> None:
+        self.indexed: dict[str, dict[str, Any]] = {}
+        self.calls = 0
+        self.script = list(script or [])
+        """Per call, what to do first: an exception to raise, or an HTTP status for every item."""
+        # The bulk helper serialises actions with the client's own JSON serializer.
+        self.transport = SimpleNamespace(
+            serializers=SimpleNamespace(get_serializer=lambda mimetype: JsonSerializer())
+        )
+
+    def options(self, **kwargs: Any) -> FakeBulkElasticsearch:
+        return self
+
+    async def bulk(self, *, operations: Any, **kwargs: Any) -> SimpleNamespace:
+        self.calls += 1
+        step = self.script.pop(0) if self.script else None
+        if isinstance(step, BaseException):
+            raise step
+        items = []
+        lines = [json.loads(line) for line in operations]
+        for i in range(0, len(lines), 2):
+            meta, doc = lines[i]["index"], lines[i + 1]
+            if isinstance(step, int):
+                items.append(
+                    {
+                        "index": {
+                            "_id": meta["_id"],
+                            "status": step,
+                            "error": {"type": "es_rejected_execution_exception"},
+                        }
+                    }
+                )
+            elif "reject" in doc["title"]:
+                items.append(
+                    {
+                        "index": {
+                            "_id": meta["_id"],
+                            "status": 400,
+                            "error": {"type": "mapper_parsing_exception"},
+                        }
+                    }
+                )
+            else:
+                self.indexed[meta["_id"]] = doc
+                items.append({"index": {"_id": meta["_id"], "status": 201, "result": "created"}})
+        errors = any(it["index"]["status"] >= 300 for it in items)
+        return SimpleNamespace(body={"errors": errors, "items": items})
+
+    async def close(self) -> None:
+        return None
