@@ -16,9 +16,12 @@ here lets an exception escape for a single message):
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import os
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -99,6 +102,47 @@ class Pipeline(mode.Service):
         if self.writer is not None:
             await self.writer.es.close()
 
+    # ------------------------------------------------------------------ delivery
+
+    async def deliver(self, topic: Any, messages: list[tuple[bytes, bytes]]) -> None:
+        """Send, and return only when Kafka has every message (acks=all).
+
+        A broker hiccup (leader change, restart, timeout) is retried with backoff for as long
+        as it lasts; meanwhile this batch is not acked and nothing new is consumed.
+        """
+        pending = messages
+        attempt = 0
+        while pending:
+            failed: list[tuple[bytes, bytes]] = []
+            futures: list[tuple[tuple[bytes, bytes], Any]] = []
+            for msg in pending:
+                try:
+                    futures.append((msg, await topic.send(key=msg[0], value=msg[1])))
+                except Exception as exc:
+                    failed.append(msg)
+                    error = exc
+            for msg, fut in futures:
+                try:
+                    await fut
+                except Exception as exc:
+                    failed.append(msg)
+                    error = exc
+            if not failed:
+                return
+            attempt += 1
+            delay = random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** min(attempt, 6))
+            metrics.RETRIED.labels(stage="produce").inc(len(failed))
+            log.warning(
+                "produce.retry",
+                topic=getattr(topic, "get_topic_name", lambda: "?")(),
+                messages=len(failed),
+                attempt=attempt,
+                delay=round(delay, 2),
+                error=f"{type(error).__name__}: {error}",
+            )
+            await asyncio.sleep(delay)
+            pending = failed
+
     # ------------------------------------------------------------------ dead letters
 
     async def dead_letter(
@@ -122,8 +166,7 @@ class Pipeline(mode.Service):
             article_id=article_id or article_id_hint(raw),
         )
         key = (letter.article_id or f"{msg.topic}:{msg.partition}:{msg.offset}").encode()
-        fut = await self.dlq.send(key=key, value=letter.to_bytes())
-        await fut  # durable before the offset is acked
+        await self.deliver(self.dlq, [(key, letter.to_bytes())])
         metrics.DEAD_LETTERED.labels(stage=stage, reason=reason).inc()
         log.warning(
             "dead_letter",
@@ -184,14 +227,10 @@ class Pipeline(mode.Service):
                             f"{type(exc).__name__}: {exc}",
                             article.id,
                         )
-            futures = []
-            for (_, article), record in pairs:
-                futures.append(
-                    await self.enriched.send(
-                        key=article.id.encode(), value=record.model_dump_json().encode()
-                    )
-                )
-            await asyncio.gather(*futures)
+            await self.deliver(
+                self.enriched,
+                [(a.id.encode(), rec.model_dump_json().encode()) for (_, a), rec in pairs],
+            )
             metrics.ENRICHED.inc(len(pairs))
         metrics.BATCH_SECONDS.labels(stage="enrich").observe(time.perf_counter() - started)
 
@@ -236,6 +275,51 @@ class Pipeline(mode.Service):
         metrics.BATCH_SECONDS.labels(stage="index").observe(time.perf_counter() - started)
 
 
+EXIT_FAIL_STOP = 70
+
+
+async def run_batch(
+    stage: str,
+    work: Callable[[Sequence[EventT[bytes]]], Awaitable[None]],
+    events: Sequence[EventT[bytes]],
+) -> None:
+    """Run one batch so that its offsets are acked only if it completed.
+
+    `take_events` acks a batch when the agent body returns *or raises*, and Faust would then
+    commit offsets of messages that had no effect. So: an unexpected error (a bug, not bad
+    data: that is dead-lettered per message) stops the process at once, before the ack, and
+    the batch is redelivered after the restart (fail-stop). A graceful shutdown lets the
+    batch in flight finish first, within a bound.
+    """
+    task = asyncio.ensure_future(work(events))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        except BaseException:
+            _fail_stop(stage, events, "shutdown before the batch was durable")
+        raise
+    except Exception:
+        log.exception("agent.batch_failed", stage=stage)
+        _fail_stop(stage, events, "unexpected error")
+
+
+def _fail_stop(stage: str, events: Sequence[EventT[bytes]], why: str) -> None:
+    first = events[0].message
+    log.critical(
+        "agent.fail_stop",
+        stage=stage,
+        why=why,
+        topic=first.topic,
+        partition=first.partition,
+        offset=first.offset,
+        batch=len(events),
+    )
+    logging.shutdown()
+    os._exit(EXIT_FAIL_STOP)
+
+
 def build_app(settings: Settings) -> faust.App:
     """Create the Faust app with its topics, agents and web pages (nothing at import time)."""
     app = faust.App(
@@ -276,14 +360,14 @@ def build_app(settings: Settings) -> faust.App:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.batch_size, within=settings.batch_seconds
         ):
-            await pipeline.enrich_batch(events)
+            await run_batch("enrich", pipeline.enrich_batch, events)
 
     @app.agent(enriched, name="wirewatch.index")
     async def index(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.index_batch_size, within=settings.index_batch_seconds
         ):
-            await pipeline.index_batch(events)
+            await run_batch("index", pipeline.index_batch, events)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

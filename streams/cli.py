@@ -130,17 +130,15 @@ def demo(
 
 def _register_commands() -> None:
     """Each area of the product registers its own commands (one module each)."""
-    from streams import cli_publish, cli_search
+    from streams import cli_kibana, cli_ops, cli_publish, cli_search
+    from streams.cli_enrich import enrich_command, eval_app
 
     cli_publish.register(app)
     cli_search.register(app)
-    try:
-        from streams.cli_enrich import enrich_command, eval_app
-
-        app.command("enrich")(enrich_command)
-        app.add_typer(eval_app, name="eval")
-    except ImportError:  # pragma: no cover - the enrichment commands are optional
-        pass
+    cli_kibana.register(app)
+    cli_ops.register(app)
+    app.command("enrich")(enrich_command)
+    app.add_typer(eval_app, name="eval")
 
 
 _register_commands()

@@ -64,28 +64,61 @@ def template_body(alias: str) -> dict[str, Any]:
 
 
 def ensure_index(es: Elasticsearch, settings: Settings) -> str:
-    """Install the template, create the current versioned index and point the alias at it.
+    """Install the template and make sure the alias points at a versioned index.
 
-    Idempotent. Returns the concrete index name.
+    Idempotent. When the alias exists (perhaps switched to a newer index by `reindex`), its
+    write index is kept and gains any fields the template added; otherwise the index of
+    `es_index_version` is created and the alias pointed at it. Returns the write index.
     """
     alias = settings.es_alias
     body = template_body(alias)
     es.indices.put_index_template(name=f"{alias}-template", **body)
-    name = index_name(alias, settings.es_index_version)
-    if not es.indices.exists(index=name):
-        try:
-            es.indices.create(index=name)
-        except ApiError as exc:
-            if exc.status_code != 400 or "resource_already_exists" not in str(exc):
-                raise
+    current = write_index(es, alias)
+    if current is not None:
+        _update_mapping(es, current, body["template"]["mappings"])
+        name = current
     else:
-        _update_mapping(es, name, body["template"]["mappings"])
-    if not es.indices.exists_alias(name=alias):
+        name = index_name(alias, settings.es_index_version)
+        create_index(es, name)
         es.indices.update_aliases(
             actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
         )
     es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
     return name
+
+
+def create_index(es: Elasticsearch, name: str) -> None:
+    """Create a versioned index (its settings and mapping come from the template)."""
+    if es.indices.exists(index=name):
+        return
+    try:
+        es.indices.create(index=name)
+    except ApiError as exc:
+        if exc.status_code != 400 or "resource_already_exists" not in str(exc):
+            raise
+
+
+def write_index(es: Elasticsearch, alias: str) -> str | None:
+    """The concrete index the alias writes to, or None when the alias does not exist."""
+    if not es.indices.exists_alias(name=alias):
+        return None
+    aliases = es.indices.get_alias(name=alias)
+    names = list(aliases)
+    for name, info in aliases.items():
+        if info.get("aliases", {}).get(alias, {}).get("is_write_index"):
+            return str(name)
+    return str(names[0]) if len(names) == 1 else None
+
+
+def switch_alias(es: Elasticsearch, alias: str, new_index: str) -> list[str]:
+    """Point the alias at `new_index` only, atomically. Returns the indices it left."""
+    old = list(es.indices.get_alias(name=alias)) if es.indices.exists_alias(name=alias) else []
+    actions: list[dict[str, Any]] = [
+        {"remove": {"index": name, "alias": alias}} for name in old if name != new_index
+    ]
+    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+    es.indices.update_aliases(actions=actions)
+    return [n for n in old if n != new_index]
 
 
 class MappingConflict(WirewatchError):

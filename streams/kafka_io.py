@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from processors.errors import InputFileError, WirewatchError
-from processors.ingest import iter_jsonl_articles, parse_text_article
+from processors.formats import read_document
+from processors.formats.versioning import Seen, content_hash, decide
 from processors.models import Article
+from streams.publish_state import PublishState
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -74,25 +77,30 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> Non
         admin.close()
 
 
-def read_articles(path: Path, *, source: str | None = None) -> Iterator[Article | InputFileError]:
-    """Articles of one file: seed text (`.txt`), JSON Lines (`.jsonl`, `.jsonl.gz`)."""
+ARTICLE_SUFFIXES = (".txt", ".jsonl", ".ndjson", ".json", ".xml", ".rss", ".atom")
+"""File names a folder is read for (each also gzipped, `.gz`)."""
+
+
+def is_article_file(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return not path.name.startswith(".") and name.endswith(ARTICLE_SUFFIXES)
+
+
+def read_articles(
+    path: Path, *, source: str | None = None, fmt: str = "auto"
+) -> Iterator[Article | InputFileError]:
+    """Articles of one file in any supported format (`fmt="auto"` detects it; `.gz` is read)."""
     name = str(path)
     try:
         if path.name.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                text = fh.read()
+            with gzip.open(path, "rb") as fh:
+                data = fh.read()
         else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+            data = path.read_bytes()
+    except (OSError, EOFError) as exc:
         yield InputFileError(f"{name}: cannot read: {exc}")
         return
-    if path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-        yield from iter_jsonl_articles(text, name=name, default_source=source)
-    else:
-        try:
-            yield parse_text_article(text, name=name, source=source)
-        except InputFileError as exc:
-            yield exc
+    yield from read_document(data, name=name, fmt=fmt, source=source)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -100,13 +108,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.iterdir()
-                    if f.is_file() and f.name.endswith((".txt", ".jsonl", ".jsonl.gz", ".ndjson"))
-                )
-            )
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and is_article_file(f)))
         else:
             out.append(p)
     return out
@@ -114,24 +116,70 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 @dataclass
 class PublishReport:
+    """What one publishing run did."""
+
     published: list[str] = field(default_factory=list)
+    """Ids Kafka acknowledged (new articles and new versions)."""
     errors: list[str] = field(default_factory=list)
+    """Rejected input (file and position, reason) and messages Kafka did not take."""
+    updated: int = 0
+    """How many of `published` were new versions of articles published before."""
+    skipped_seen: int = 0
+    """Already published with this content and version."""
+    skipped_stale: int = 0
+    """Older versions than the one already published."""
+    undelivered: int = 0
+    """Articles Kafka did not acknowledge (also listed in `errors`)."""
+
+    def merge(self, other: PublishReport) -> None:
+        self.published.extend(other.published)
+        self.errors.extend(other.errors)
+        self.updated += other.updated
+        self.skipped_seen += other.skipped_seen
+        self.skipped_stale += other.skipped_stale
+        self.undelivered += other.undelivered
+
+    def summary(self) -> str:
+        return (
+            f"published {len(self.published)} ({self.updated} new versions), "
+            f"skipped {self.skipped_seen} already seen and {self.skipped_stale} stale, "
+            f"rejected {len(self.errors)}"
+        )
+
+
+@dataclass
+class _Pending:
+    article: Article
+    verdict: str
+    future: Any
 
 
 class Publisher:
-    """Publishes articles to `articles.raw`, keyed by article id, with acks=all."""
+    """Publishes articles to `articles.raw`, keyed by article id.
 
-    def __init__(self, settings: Settings) -> None:
+    Producer safety: `acks=all` (every in-sync replica has it), the idempotent producer (a
+    retried batch is never written twice), bounded retries, gzip compression, and a flush
+    before any result is reported or any state saved, including on Ctrl-C.
+    """
+
+    def __init__(
+        self, settings: Settings, *, rate: float | None = None, connect_timeout: float = 15.0
+    ) -> None:
         self.settings = settings
+        self.rate = rate if rate and rate > 0 else None
+        self._next_send = 0.0
         try:
             self.producer = KafkaProducer(
                 bootstrap_servers=settings.kafka_servers,
                 acks="all",
                 retries=5,
                 enable_idempotence=True,
+                max_in_flight_requests_per_connection=5,
                 compression_type="gzip",
                 linger_ms=5,
                 max_request_size=settings.kafka_max_message_bytes,
+                bootstrap_timeout_ms=int(connect_timeout * 1000),
+                max_block_ms=30000,
                 client_id="wirewatch-publisher",
                 **_security(settings),
             )
@@ -151,23 +199,95 @@ class Publisher:
     def send_raw(self, value: bytes, key: bytes | None = None, topic: str | None = None) -> Any:
         return self.producer.send(topic or self.settings.topic_raw, key=key, value=value)
 
-    def publish_files(self, paths: Iterable[Path], *, source: str | None = None) -> PublishReport:
+    def _throttle(self) -> None:
+        if self.rate is None:
+            return
+        now = time.monotonic()
+        if self._next_send > now:
+            time.sleep(self._next_send - now)
+        self._next_send = max(now, self._next_send) + 1.0 / self.rate
+
+    def publish_items(
+        self,
+        items: Iterable[Article | InputFileError],
+        *,
+        state: PublishState | None = None,
+        checkpoint_every: int = 500,
+    ) -> PublishReport:
+        """Publish articles, report errors; with a `state`, skip what was seen and version.
+
+        Without a state every article is sent as it is (the walking skeleton's behaviour).
+        With one, `processors.formats.versioning.decide` says whether an article is new, a
+        new version, already seen or stale, and sets the version it travels with. Every
+        `checkpoint_every` messages (and at the end, and on Ctrl-C) the producer is flushed,
+        acknowledgements are collected and the state saved.
+        """
         report = PublishReport()
-        futures = []
-        for path in expand_paths(paths):
-            for item in read_articles(path, source=source):
+        pending: list[_Pending] = []
+        inflight: dict[str, Seen] = {}
+        try:
+            for item in items:
                 if isinstance(item, InputFileError):
                     report.errors.append(str(item))
-                    log.error("publish.bad_input", error=str(item))
+                    log.warning("publish.rejected", error=str(item))
                     continue
-                futures.append((item.id, self.send(item)))
+                article, verdict = item, "new"
+                if state is not None:
+                    previous = inflight.get(item.id) or state.seen(item.id)
+                    verdict, article = decide(item, previous, now_ms=int(time.time() * 1000))
+                    if verdict == "seen":
+                        report.skipped_seen += 1
+                        state.touch(item.id)
+                        continue
+                    if verdict == "stale":
+                        report.skipped_stale += 1
+                        continue
+                    inflight[item.id] = Seen(content_hash(article), article.version)
+                self._throttle()
+                pending.append(_Pending(article, verdict, self.send(article)))
+                if len(pending) >= checkpoint_every:
+                    self._settle(pending, state, report)
+        finally:
+            self._settle(pending, state, report)
+        return report
+
+    def _settle(
+        self, pending: list[_Pending], state: PublishState | None, report: PublishReport
+    ) -> None:
         self.producer.flush()
-        for art_id, fut in futures:
+        for p in pending:
             try:
-                fut.get(timeout=30)
-                report.published.append(art_id)
+                p.future.get(timeout=30)
             except KafkaError as exc:
-                report.errors.append(f"{art_id}: not published: {exc}")
+                report.errors.append(f"{p.article.id}: not published: {exc}")
+                report.undelivered += 1
+                log.error("publish.failed", id=p.article.id, error=str(exc))
+                continue
+            report.published.append(p.article.id)
+            if p.verdict == "updated":
+                report.updated += 1
+            if state is not None:
+                state.remember(p.article.id, Seen(content_hash(p.article), p.article.version))
+        pending.clear()
+        if state is not None:
+            state.save()
+
+    def publish_files(
+        self,
+        paths: Iterable[Path],
+        *,
+        source: str | None = None,
+        fmt: str = "auto",
+        state: PublishState | None = None,
+        on_file: Callable[[Path, PublishReport], None] | None = None,
+    ) -> PublishReport:
+        """Publish every article of these files and folders; one bad file does not stop the rest."""
+        report = PublishReport()
+        for path in expand_paths(paths):
+            part = self.publish_items(read_articles(path, source=source, fmt=fmt), state=state)
+            report.merge(part)
+            if on_file is not None:
+                on_file(path, report)
         return report
 
     def close(self) -> None:

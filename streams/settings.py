@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     es_index_version: int = 1
     es_request_timeout: float = 30.0
 
+    # Kibana (only `wirewatch kibana import` talks to it)
+    kibana_url: str = "http://127.0.0.1:5601"
+    kibana_api_key: SecretStr | None = None
+    """Encoded API key (the `encoded` value Kibana/Elasticsearch returns), sent as
+    `Authorization: ApiKey <key>`."""
+    kibana_space: str | None = None
+    """Kibana space to import into; None is the default space."""
+    kibana_timeout: float = Field(default=30.0, gt=0)
+
     # Worker
     app_id: str = "wirewatch"
     worker_web_port: int = 6066

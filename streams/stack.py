@@ -341,6 +341,8 @@ def es_command(settings: Settings) -> list[str]:
         "io.wirewatch.localstack.ElasticsearchNode",
         "--http-port",
         str(svc.port),
+        "--transport-port",
+        str(svc.port + 100),
         "--data",
         str((svc.home / "data").resolve()),
         "--logs",
