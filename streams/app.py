@@ -40,6 +40,7 @@ from processors.errors import InvalidArticle
 from processors.models import Article, EnrichedArticle
 from processors.validate import parse_raw_article
 from streams import metrics
+from streams.alerts import forward_indexed, register_alerts
 from streams.deadletter import DeadLetter, article_id_hint
 from streams.elastic import BulkWriter, IndexRequest, make_async_client
 from streams.settings import Settings
@@ -64,6 +65,16 @@ def _value(event: EventT[bytes]) -> bytes:
     return value if isinstance(value, bytes) else b""
 
 
+def _key_text(key: object) -> str | None:
+    """The message key as text (publishers key by article id), when it is text."""
+    if isinstance(key, bytes):
+        try:
+            return key.decode("utf-8")[:512] or None
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
 class Pipeline(mode.Service):
     """Holds what the agents share: the enrichment process pool and the Elasticsearch writer."""
 
@@ -80,6 +91,8 @@ class Pipeline(mode.Service):
         self.app = app
         self.dlq = dlq
         self.enriched = enriched
+        self.indexed: faust.TopicT | None = None
+        """Where durably indexed records go for the alert agent (set by `register_alerts`)."""
         self.pool: ProcessPoolExecutor | None = None
         self.writer: BulkWriter | None = None
 
@@ -163,7 +176,7 @@ class Pipeline(mode.Service):
             partition=msg.partition,
             offset=msg.offset,
             original=raw,
-            article_id=article_id or article_id_hint(raw),
+            article_id=article_id or article_id_hint(raw) or _key_text(msg.key),
         )
         key = (letter.article_id or f"{msg.topic}:{msg.partition}:{msg.offset}").encode()
         await self.deliver(self.dlq, [(key, letter.to_bytes())])
@@ -272,6 +285,8 @@ class Pipeline(mode.Service):
                     error,
                     req.doc_id,
                 )
+            if self.indexed is not None:
+                await forward_indexed(self.indexed, list(requests.values()), outcome)
         metrics.BATCH_SECONDS.labels(stage="index").observe(time.perf_counter() - started)
 
 
@@ -354,6 +369,7 @@ def build_app(settings: Settings) -> faust.App:
     )
     pipeline = Pipeline(settings, app, dlq, enriched)
     app.service(pipeline)  # type: ignore[arg-type]
+    register_alerts(app, settings, pipeline, enriched)  # stories + alerts (streams/alerts.py)
 
     @app.agent(raw, name="wirewatch.enrich")
     async def enrich(stream: StreamT[bytes]) -> None:
@@ -377,6 +393,28 @@ def build_app(settings: Settings) -> faust.App:
             "elasticsearch_error": None if ok else pipeline.writer and pipeline.writer.last_error,
         }
         return web.json(body, status=200 if ok else 503)
+
+    @app.timer(interval=settings.lag_interval_seconds)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        """Consumer lag per partition: the end of the partition minus the committed offset."""
+        consumer = app.consumer
+        try:
+            assigned = consumer.assignment()
+            ends = await consumer.highwaters(*assigned) if assigned else {}
+        except Exception as exc:  # a metric must never stop the worker
+            log.debug("lag.unavailable", error=str(exc))
+            return
+        for tp, end in ends.items():
+            # Faust keeps the committed offsets but has no public accessor for them.
+            committed = getattr(consumer, "_committed_offset", {}).get(tp)
+            lag = max(0, end - (committed or 0)) if end is not None else 0
+            metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
+
+    @app.page("/live")
+    async def live(web: Any, request: Any) -> Any:
+        # Liveness: the event loop answers. Not tied to Elasticsearch, so an outage (which
+        # /health reports) does not get healthy workers restarted.
+        return web.json({"status": "alive"})
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,10 @@ from processors.errors import WirewatchError
 from processors.formats import FORMATS
 from streams.cli_common import _fail, _settings
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.kafka_io import Publisher, PublishReport
+    from streams.publish_state import PublishState
 
 console = Console()
 err = Console(stderr=True)
@@ -64,7 +68,7 @@ def publish(
     version; the state file remembers what was published so a re-run or a re-poll sends
     only what is new or changed (see README, "Feeds and formats").
     """
-    from streams.kafka_io import Publisher, PublishReport
+    from streams.kafka_io import Publisher, PublishReport, ensure_topics
     from streams.publish_state import PublishState, default_state_path
 
     if fmt != "auto" and fmt not in FORMATS:
@@ -80,6 +84,7 @@ def publish(
             settings.topic_raw,
         )
         pub = Publisher(settings, rate=rate or None)
+        ensure_topics(settings, [settings.topic_raw])  # its partitions and size limit
     except WirewatchError as exc:
         raise _fail(str(exc)) from exc
     report = PublishReport()
@@ -107,8 +112,8 @@ def publish(
     finally:
         pub.close()
     for problem in report.errors:
-        err.print(f"[yellow]rejected:[/] {problem}", markup=True, highlight=False)
-    console.print(f"{report.summary()} to {settings.topic_raw}", highlight=False)
+        err.print(f"[yellow]rejected:[/] {problem}", highlight=False, soft_wrap=True)
+    console.print(f"{report.summary()} to {settings.topic_raw}", highlight=False, soft_wrap=True)
     if interrupted:
         raise typer.Exit(130)
     if wait > 0 and report.published:
@@ -118,12 +123,10 @@ def publish(
 
 
 def _publish_files(
-    pub: object, paths: list[Path], *, source: str | None, fmt: str, state: object
-) -> object:
-    from streams.kafka_io import Publisher, PublishReport, expand_paths
-    from streams.publish_state import PublishState
+    pub: Publisher, paths: list[Path], *, source: str | None, fmt: str, state: PublishState
+) -> PublishReport:
+    from streams.kafka_io import expand_paths
 
-    assert isinstance(pub, Publisher) and isinstance(state, PublishState)
     files = expand_paths(paths)
     with Progress(
         TextColumn("[bold]publishing"),
@@ -151,8 +154,8 @@ def _publish_files(
 
 
 def _follow(
-    pub: object,
-    state: object,
+    pub: Publisher,
+    state: PublishState,
     targets: list[str],
     *,
     interval: float,
@@ -160,12 +163,9 @@ def _follow(
     fmt: str,
     source: str | None,
     once: bool,
-) -> object:
+) -> PublishReport:
     from streams.follow import Follower
-    from streams.kafka_io import Publisher, PublishReport
-    from streams.publish_state import PublishState
 
-    assert isinstance(pub, Publisher) and isinstance(state, PublishState)
     follower = Follower(
         pub, state, targets, interval=interval, settle=settle, fmt=fmt, source=source
     )
@@ -178,7 +178,9 @@ def _follow(
 
     def on_round(part: PublishReport) -> None:
         if part.published or part.errors:
-            console.print(f"{time.strftime('%H:%M:%S')} {part.summary()}", highlight=False)
+            console.print(
+                f"{time.strftime('%H:%M:%S')} {part.summary()}", highlight=False, soft_wrap=True
+            )
 
     if not once:
         console.print(
@@ -186,8 +188,9 @@ def _follow(
             highlight=False,
         )
     try:
-        stats = follower.run(rounds=1 if once else None, should_stop=lambda: stop["now"],
-                             on_round=on_round)
+        stats = follower.run(
+            rounds=1 if once else None, should_stop=lambda: stop["now"], on_round=on_round
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
     return stats.report

@@ -147,9 +147,7 @@ class Follower:
         wall: Callable[[], float] = time.time,
     ) -> None:
         for target in targets:
-            if not target.lower().startswith(("http://", "https://")) and not Path(
-                target
-            ).is_dir():
+            if not target.lower().startswith(("http://", "https://")) and not Path(target).is_dir():
                 raise WirewatchError(f"--follow {target}: not an http(s) URL nor a folder")
         self.publisher = publisher
         self.state = state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -147,6 +148,17 @@ class PublishReport:
         )
 
 
+@contextlib.contextmanager
+def _quiet_kafka_logs() -> Iterator[None]:
+    logger = logging.getLogger("kafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 @dataclass
 class _Pending:
     article: Article
@@ -169,25 +181,30 @@ class Publisher:
         self.rate = rate if rate and rate > 0 else None
         self._next_send = 0.0
         try:
-            self.producer = KafkaProducer(
-                bootstrap_servers=settings.kafka_servers,
-                acks="all",
-                retries=5,
-                enable_idempotence=True,
-                max_in_flight_requests_per_connection=5,
-                compression_type="gzip",
-                linger_ms=5,
-                max_request_size=settings.kafka_max_message_bytes,
-                bootstrap_timeout_ms=int(connect_timeout * 1000),
-                max_block_ms=30000,
-                client_id="wirewatch-publisher",
-                **_security(settings),
-            )
+            with _quiet_kafka_logs():  # one clear error below instead of a retry log per attempt
+                self.producer = self._make_producer(settings, connect_timeout)
         except KafkaError as exc:
             raise BrokerUnavailable(
                 f"no Kafka broker answers at {settings.kafka_bootstrap}; is it running "
                 "(`wirewatch stack up`)?"
             ) from exc
+
+    @staticmethod
+    def _make_producer(settings: Settings, connect_timeout: float) -> KafkaProducer:
+        return KafkaProducer(
+            bootstrap_servers=settings.kafka_servers,
+            acks="all",
+            retries=5,
+            enable_idempotence=True,
+            max_in_flight_requests_per_connection=5,
+            compression_type="gzip",
+            linger_ms=5,
+            max_request_size=settings.kafka_max_message_bytes,
+            bootstrap_timeout_ms=int(connect_timeout * 1000),
+            max_block_ms=30000,
+            client_id="wirewatch-publisher",
+            **_security(settings),
+        )
 
     def send(self, article: Article, topic: str | None = None) -> Any:
         return self.producer.send(

