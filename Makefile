@@ -37,6 +37,10 @@ bench: install  ## throughput: bare spaCy vs the whole pipeline; writes bench/re
 	$(WW) stack up
 	$(BIN)/python -m bench.throughput
 
+soak: install  ## thousands of articles, repeated SIGKILLs; prints the ledger and worker RSS
+	$(WW) stack up
+	$(BIN)/python -m bench.soak
+
 lint: install
 	$(BIN)/ruff check processors streams tests bench
 	$(BIN)/ruff format --check processors streams tests bench

@@ -96,6 +96,9 @@ def isolated_pipeline(
         "WIREWATCH_TOPIC_RAW": f"{prefix}.raw",
         "WIREWATCH_TOPIC_ENRICHED": f"{prefix}.enriched",
         "WIREWATCH_TOPIC_DLQ": f"{prefix}.dlq",
+        "WIREWATCH_TOPIC_STORIES": f"{prefix}.stories",
+        "WIREWATCH_TOPIC_INDEXED": f"{prefix}.indexed",
+        "WIREWATCH_TOPIC_ALERTS": f"{prefix}.alerts",
         "WIREWATCH_ES_ALIAS": prefix,
         "WIREWATCH_WORKER_WEB_PORT": "6099",
         **(extra_env or {}),
@@ -111,6 +114,9 @@ def isolated_pipeline(
         if names:
             es.indices.delete(index=",".join(names))
         es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
+        for name in (settings.rules_index_name, settings.alerts_index_name):
+            es.options(ignore_status=404).indices.delete(index=name)
+            es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
         es.close()
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
         try:

@@ -725,6 +725,9 @@ class Alert(BaseModel):
     delivery_attempts: int = 0
     delivery_error: str | None = None
     delivered_at: datetime | None = None
+    origin: str | None = None
+    """`topic/partition/offset` of the indexed record that fired it: tells a redelivery of
+    that record (send the stored alert again) from a later copy of the article (do not)."""
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")
@@ -746,6 +749,7 @@ def make_alert(
     *,
     fired_at: datetime,
     webhook: bool,
+    origin: str | None = None,
 ) -> Alert:
     """The alert for `record` matching `rule`; `webhook` says whether one will be attempted."""
     story = story_of(record)
@@ -773,6 +777,7 @@ def make_alert(
         delivered=not rule.webhook,
         delivery="pending" if pending else ("failed" if rule.webhook else "not_requested"),
         delivery_error=None if pending or not rule.webhook else "no webhook URL is configured",
+        origin=origin,
     )
 
 

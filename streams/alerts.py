@@ -70,6 +70,7 @@ from faust.types import EventT, StreamT
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
+from processors.errors import WirewatchError
 from processors.models import EnrichedArticle
 from processors.rules import (
     Alert,
@@ -116,6 +117,11 @@ ALERTS_SUPPRESSED = Counter(
     "wirewatch_alerts_suppressed_total",
     "Matches not fired because the rule already fired for the story",
     ["rule"],
+    registry=metrics.REGISTRY,
+)
+ARTICLES_CHECKED = Counter(
+    "wirewatch_alert_checked_total",
+    "Indexed articles the alert agent has finished with (matched or not)",
     registry=metrics.REGISTRY,
 )
 RULE_ERRORS = Counter(
@@ -224,6 +230,35 @@ def ensure_alert_indices(es: Elasticsearch, settings: Settings) -> None:
             mappings = body["template"]["mappings"]
             es.indices.put_mapping(index=index, properties=mappings["properties"])
         es.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
+
+
+class TopicLayoutError(WirewatchError):
+    """A topic exists with a layout the pipeline cannot be correct with."""
+
+
+def ensure_alert_topics(settings: Settings) -> None:
+    """Create the story, indexed and alerts topics (idempotent) before a worker subscribes.
+
+    The story topic must have exactly one partition (see streams/stories.py): one that was
+    created with more is refused with a clear error instead of splitting the story state.
+    """
+    from kafka import KafkaAdminClient
+
+    from streams.kafka_io import _security, ensure_topics
+
+    ensure_topics(settings.model_copy(update={"topic_partitions": 1}), [settings.topic_stories])
+    ensure_topics(settings, [settings.topic_indexed, settings.topic_alerts])
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **_security(settings))
+    try:
+        (described,) = admin.describe_topics([settings.topic_stories])
+    finally:
+        admin.close()
+    partitions = len(described.get("partitions") or [])
+    if partitions != 1:
+        raise TopicLayoutError(
+            f"topic {settings.topic_stories!r} has {partitions} partitions; story clustering "
+            "needs exactly 1 (delete it or set WIREWATCH_TOPIC_STORIES to a new name)"
+        )
 
 
 async def forward_indexed(
@@ -424,7 +459,8 @@ async def wait_searchable(
 class StoreOutcome:
     created: list[Alert] = field(default_factory=list)
     resend: list[Alert] = field(default_factory=list)
-    """Alerts stored by an earlier, interrupted attempt on this same article: send again."""
+    """Alerts stored by an earlier, interrupted attempt on this same record (same origin):
+    send them again (the topic may then hold one twice, under one key and id)."""
     duplicates: list[Alert] = field(default_factory=list)
     """The rule already fired for the story (another article): not fired again."""
     rejected: list[tuple[Alert, str]] = field(default_factory=list)
@@ -466,7 +502,7 @@ async def store_alerts(es: AsyncElasticsearch, index: str, alerts: Sequence[Aler
         )
         for alert, doc in zip(conflicts, resp["docs"], strict=True):
             stored = doc.get("_source") if doc.get("found") else None
-            if stored and stored.get("article_id") == alert.article_id:
+            if stored and alert.origin is not None and stored.get("origin") == alert.origin:
                 out.resend.append(Alert.model_validate(stored))
             else:
                 out.duplicates.append(alert)
@@ -635,6 +671,7 @@ class AlertStage(mode.Service):
                 await self.pipeline.dead_letter(
                     event, "alert", "alert_failed", f"{type(exc).__name__}: {exc}"
                 )
+        ARTICLES_CHECKED.inc(len(events))
 
     async def _alert_batch(self, events: Sequence[EventT[bytes]]) -> None:
         assert self.es is not None and self.rules is not None
@@ -670,10 +707,16 @@ class AlertStage(mode.Service):
         fired_at = datetime.now(UTC)
         alerts: dict[str, Alert] = {}
         for hit in hits:
-            record = records[hit.article_id][1]
+            event, record = records[hit.article_id]
+            msg = event.message
             why = explain(hit.rule.rule, record, hit.highlight, hit.matched_queries)
             alert = make_alert(
-                hit.rule.rule, record, why, fired_at=fired_at, webhook=self.webhook is not None
+                hit.rule.rule,
+                record,
+                why,
+                fired_at=fired_at,
+                webhook=self.webhook is not None,
+                origin=f"{msg.topic}/{msg.partition}/{msg.offset}",
             )
             if alert.id in alerts:  # two articles of one story in one batch: the first fires
                 ALERTS_SUPPRESSED.labels(rule=alert.rule).inc()

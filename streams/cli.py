@@ -57,14 +57,17 @@ def stack_status() -> None:
 @app.command()
 def init() -> None:
     """Create the topics, the index template, the versioned index and its alias."""
+    from streams.alerts import ensure_alert_indices, ensure_alert_topics
     from streams.elastic import ensure_index, make_client
     from streams.kafka_io import ensure_topics
 
     settings = _settings()
     try:
         ensure_topics(settings)
+        ensure_alert_topics(settings)
         es = make_client(settings)
         name = ensure_index(es, settings)
+        ensure_alert_indices(es, settings)
     except WirewatchError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"topics ready; index {name} behind alias {settings.es_alias!r}")
@@ -75,6 +78,7 @@ def worker(loglevel: str = "info") -> None:
     """Run a Faust worker (enrich + index agents). Start more for more partitions."""
     import faust
 
+    from streams.alerts import ensure_alert_topics
     from streams.app import build_app
     from streams.elastic import ensure_index, make_client
     from streams.kafka_io import ensure_topics
@@ -82,6 +86,7 @@ def worker(loglevel: str = "info") -> None:
     settings = _settings()
     try:
         ensure_topics(settings)
+        ensure_alert_topics(settings)  # before Faust subscribes (it ignores missing topics)
         ensure_index(make_client(settings), settings)
     except WirewatchError as exc:
         raise _fail(str(exc)) from exc
@@ -130,13 +135,14 @@ def demo(
 
 def _register_commands() -> None:
     """Each area of the product registers its own commands (one module each)."""
-    from streams import cli_kibana, cli_ops, cli_publish, cli_search
+    from streams import cli_alerts, cli_kibana, cli_ops, cli_publish, cli_search
     from streams.cli_enrich import enrich_command, eval_app
 
     cli_publish.register(app)
     cli_search.register(app)
     cli_kibana.register(app)
     cli_ops.register(app)
+    cli_alerts.register(app)
     app.command("enrich")(enrich_command)
     app.add_typer(eval_app, name="eval")
 

@@ -114,8 +114,8 @@ def publish(
     for problem in report.errors:
         err.print(f"[yellow]rejected:[/] {problem}", highlight=False, soft_wrap=True)
     console.print(f"{report.summary()} to {settings.topic_raw}", highlight=False, soft_wrap=True)
-    if interrupted:
-        raise typer.Exit(130)
+    if interrupted and not follow:
+        raise typer.Exit(130)  # a file run cut short; stopping a follower is its normal end
     if wait > 0 and report.published:
         _wait_indexed(settings, sorted(set(report.published)), wait)
     if report.errors and not report.published and not report.skipped_seen:

@@ -59,6 +59,33 @@ def read_saved_objects(path: Path) -> list[dict[str, Any]]:
     return objects
 
 
+DATA_VIEW_IDS = ("wirewatch-articles", "wirewatch-alerts")
+
+
+def bind_data_views(objects: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """The objects with the data views pointed at this deployment's alias and alerts index.
+
+    The file carries the defaults (`articles`, `articles-alerts`); a deployment with another
+    `WIREWATCH_ES_ALIAS` or `WIREWATCH_ALERTS_INDEX` gets data views over its own names.
+    """
+    titles = {
+        "wirewatch-articles": settings.es_alias,
+        "wirewatch-alerts": settings.alerts_index_name,
+    }
+    bound = []
+    for obj in objects:
+        if obj["type"] == "index-pattern" and obj["id"] in titles:
+            obj = {**obj, "attributes": {**obj["attributes"], "title": titles[obj["id"]]}}
+        bound.append(obj)
+    return bound
+
+
+def to_ndjson(objects: list[dict[str, Any]]) -> bytes:
+    return b"".join(
+        json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for o in objects
+    )
+
+
 def multipart_file(field_name: str, filename: str, content: bytes) -> tuple[str, bytes]:
     """A multipart/form-data body with one file part: (content type header, body)."""
     boundary = f"wirewatch-{uuid.uuid4().hex}"
@@ -135,11 +162,14 @@ def import_saved_objects(
 ) -> ImportReport:
     """Import one NDJSON file, overwriting objects with the same ids.
 
+    The data views are bound to the configured alias and alerts index first (`bind_data_views`).
+
     Raises `SavedObjectsFileError` before sending a file that is not saved objects, and
     `KibanaError` when Kibana is unreachable or refuses the request as a whole.
     """
-    read_saved_objects(path)  # fail here, with a line number, rather than inside Kibana
-    content_type, body = multipart_file("file", path.name, path.read_bytes())
+    # Parsed here so a broken file fails with a line number rather than inside Kibana.
+    objects = bind_data_views(read_saved_objects(path), settings)
+    content_type, body = multipart_file("file", path.name, to_ndjson(objects))
     url = import_url(settings, base_url)
     headers = {"kbn-xsrf": "true", "Content-Type": content_type}
     if settings.kibana_api_key is not None:

@@ -150,9 +150,7 @@ def register_stories(
         partitions=1,
         use_partitioner=True,  # one partition: no per-event partition needed to write
         # JSON, not the app's raw bytes: keys are article ids, values small dicts of ints.
-        schema=faust.Schema(
-            key_type=str, value_type=dict, key_serializer="json", value_serializer="json"
-        ),
+        schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
         help="article id -> story id, MinHash signature, time seen",
     )
     stage = StoryStage(settings, pipeline, table, enriched)

@@ -166,7 +166,22 @@ def test_import_sends_what_kibanas_import_api_requires(kibana: FakeKibana) -> No
     assert req["headers"]["kbn-xsrf"] == "true"
     assert req["headers"]["Authorization"] == f"ApiKey {API_KEY}"
     assert req["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
-    assert req["file"] == sent and req["filename"] == "wirewatch.ndjson"
+    assert req["filename"] == "wirewatch.ndjson"
+    assert [json.loads(line) for line in req["file"].splitlines()] == [
+        json.loads(line) for line in sent.splitlines() if line.strip()
+    ]  # the defaults: alias `articles`, alerts index `articles-alerts`
+
+
+def test_the_data_views_follow_the_configured_alias_and_alerts_index(kibana: FakeKibana) -> None:
+    settings = _settings(es_alias="news", alerts_index="news-alerts-2")
+    assert import_saved_objects(settings, base_url=kibana.url).ok
+    sent = [json.loads(line) for line in kibana.requests[0]["file"].splitlines()]
+    views = {o["id"]: o["attributes"]["title"] for o in sent if o["type"] == "index-pattern"}
+    assert views == {"wirewatch-articles": "news", "wirewatch-alerts": "news-alerts-2"}
+    untouched = [json.loads(line) for line in SAVED_OBJECTS_FILE.read_text().splitlines()]
+    assert [o for o in sent if o["type"] != "index-pattern"] == [
+        o for o in untouched if o["type"] != "index-pattern"
+    ]
 
 
 def test_import_goes_to_the_configured_space(kibana: FakeKibana) -> None:

@@ -1,0 +1,276 @@
+"""Agent tier: the story agent and the alert agent with in-memory channels (no broker, no node).
+
+Collaborators doing I/O are doubles: topics record what is sent, the story table is a dict,
+and a small fake Elasticsearch answers the few requests the alert agent makes (rules search,
+`ids` visibility search, `_msearch` with term filters, bulk create, mget, update).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+from elasticsearch import ConnectionError as ESConnectionError
+
+from processors.models import EnrichedArticle
+from processors.rules import load_rule_file, rule_document
+from streams.app import build_app
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "alerts"
+RULE_FILE = REPO / "deploy" / "alerts" / "north-korea-sanctions.yaml"
+
+
+class RecordingTopic:
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, bytes]] = []
+
+    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
+        self.sent.append((key, value))
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+def _matches(query: dict[str, Any], doc: dict[str, Any], doc_id: str) -> bool:
+    """Enough of Elasticsearch's query semantics for the rules these tests use."""
+    ((kind, body),) = query.items()
+    if kind == "bool":
+        clauses = [*body.get("filter", []), *body.get("must", [])]
+        return all(_matches(c, doc, doc_id) for c in clauses)
+    if kind == "ids":
+        return doc_id in body["values"]
+    if kind == "terms":
+        ((fname, values),) = ((k, v) for k, v in body.items() if k != "_name")
+        return bool(set(doc.get(fname) or []) & set(values))
+    if kind == "match_all":
+        return True
+    raise AssertionError(f"the fake does not know {kind}")
+
+
+class FakeElasticsearch:
+    def __init__(self, rules_index: str, alerts_index: str) -> None:
+        self.rules_index = rules_index
+        self.alerts_index = alerts_index
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.articles: dict[str, dict[str, Any]] = {}
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.msearch_failures = 0
+        self.msearch_calls = 0
+        self.indices = self
+
+    def options(self, **kwargs: Any) -> FakeElasticsearch:
+        return self
+
+    async def search(self, *, index: str, query: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        if index == self.rules_index:
+            hits = [{"_id": k, "_source": v} for k, v in sorted(self.rules.items())]
+        else:
+            hits = [{"_id": i} for i in query["ids"]["values"] if i in self.articles]
+        return {"hits": {"hits": hits}}
+
+    async def refresh(self, **kw: Any) -> dict[str, Any]:
+        return {}
+
+    async def msearch(self, *, searches: list[dict[str, Any]]) -> dict[str, Any]:
+        self.msearch_calls += 1
+        if self.msearch_failures:
+            self.msearch_failures -= 1
+            raise ESConnectionError("node went away")
+        responses = []
+        for body in searches[1::2]:
+            hits = [
+                {"_id": i, "highlight": {}, "matched_queries": []}
+                for i, doc in self.articles.items()
+                if _matches(body["query"], doc, i)
+            ]
+            responses.append({"hits": {"hits": hits}})
+        return {"responses": responses}
+
+    async def bulk(self, *, operations: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
+        items = []
+        for meta, doc in zip(operations[::2], operations[1::2], strict=True):
+            alert_id = meta["create"]["_id"]
+            if alert_id in self.alerts:
+                items.append({"create": {"_id": alert_id, "status": 409}})
+            else:
+                self.alerts[alert_id] = doc
+                items.append({"create": {"_id": alert_id, "status": 201}})
+        return {"items": items}
+
+    async def mget(self, *, index: str, ids: list[str]) -> dict[str, Any]:
+        docs = [{"_id": i, "found": i in self.alerts, "_source": self.alerts.get(i)} for i in ids]
+        return {"docs": docs}
+
+    async def update(self, *, index: str, id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        self.alerts[id].update(doc)
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+
+def _seed() -> EnrichedArticle:
+    return EnrichedArticle.model_validate_json((FIXTURES / "seed_enriched.json").read_text())
+
+
+def _bytes(record: EnrichedArticle) -> bytes:
+    return record.model_dump_json().encode()
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[faust.App]:
+    settings = Settings(
+        app_id=f"agents-{uuid.uuid4().hex[:8]}",
+        store="memory://",
+        story_batch_seconds=0.05,
+        alert_batch_seconds=0.05,
+        rules_refresh_seconds=0.01,
+    )
+    fapp = build_app(settings)
+    fapp.finalize()
+    fapp.flow_control.resume()
+    pipeline = fapp.pipeline  # type: ignore[attr-defined]
+    pipeline.dlq = RecordingTopic()
+    stories = fapp.stories  # type: ignore[attr-defined]
+    stories.table = {}
+    stories.output = RecordingTopic()
+    alerts = fapp.alerts  # type: ignore[attr-defined]
+    es = FakeElasticsearch(settings.rules_index_name, settings.alerts_index_name)
+    rule = load_rule_file(RULE_FILE)
+    es.rules[rule.id] = json.loads(
+        json.dumps(rule_document(rule, source_file="x", synced_at=datetime.now(UTC)))
+    )
+    alerts.attach(es)
+    alerts.alerts_topic = RecordingTopic()
+    yield fapp
+
+
+async def _settle(condition: Any, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("the agent did not finish in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: faust.App) -> None:
+    stage = app.stories  # type: ignore[attr-defined]
+    seed = _seed()
+    rewrite = seed.model_copy(
+        update={
+            "id": "rewrite-1",
+            "title": "Kishida seeks fresh U.N. sanctions",
+            "body": "\n\n".join(reversed(seed.body.split("\n\n"))),
+        }
+    )
+    other = seed.model_copy(
+        update={"id": "other-1", "body": "An earthquake hit the coast of Chile on Monday night."}
+    )
+    agent = app.agents["wirewatch.stories"]
+    async with agent.test_context() as ctx:
+        for rec in (seed, rewrite, other):
+            await ctx.put(key=rec.id.encode(), value=_bytes(rec), wait=False)
+        await ctx.put(key=b"bad", value=b"{not json", wait=False)
+        await _settle(lambda: len(stage.output.sent) >= 3 and app.pipeline.dlq.sent)  # type: ignore[attr-defined]
+
+    out = {k.decode(): json.loads(v)["story_id"] for k, v in stage.output.sent}
+    assert out[seed.id] == out["rewrite-1"] != out["other-1"]
+    assert set(stage.table) == {seed.id, "rewrite-1", "other-1"}
+    entry = stage.table[seed.id]
+    assert entry["s"] == out[seed.id] and all(type(v) is int for v in entry["m"])
+    letter = json.loads(app.pipeline.dlq.sent[0][1])  # type: ignore[attr-defined]
+    assert (letter["stage"], letter["reason"]) == ("story", "invalid_enriched")
+
+    # A restarted worker rebuilds its LSH index from the (recovered) table.
+    stage.index.rebuild([])
+    stage.mark_stale()
+    again = rewrite.model_copy(update={"id": "rewrite-2"})
+    async with agent.test_context() as ctx:
+        await ctx.put(key=b"rewrite-2", value=_bytes(again), wait=False)
+        await _settle(lambda: len(stage.output.sent) >= 4)
+    assert json.loads(stage.output.sent[-1][1])["story_id"] == out[seed.id]
+
+
+async def test_alert_agent_fires_once_per_story_and_explains(app: faust.App) -> None:
+    stage = app.alerts  # type: ignore[attr-defined]
+    es = stage.es
+    seed = _seed().model_copy(update={"story_id": "story-a"})
+    rewrite = seed.model_copy(update={"id": "rewrite-1", "title": "New headline"})
+    other_story = seed.model_copy(update={"id": "nk-2", "story_id": "story-b"})
+    za = seed.model_copy(
+        update={"id": "za-1", "story_id": "story-c", "countries": ["ZA"], "entities": []}
+    )
+    for rec in (seed, rewrite, other_story, za):
+        es.articles[rec.id] = rec.document()
+    agent = app.agents["wirewatch.alert"]
+    async with agent.test_context() as ctx:
+        await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
+        await _settle(lambda: len(stage.alerts_topic.sent) >= 1)
+        for rec in (rewrite, other_story, za):
+            await ctx.put(key=rec.id.encode(), value=_bytes(rec), wait=False)
+        await ctx.put(key=b"junk", value=b"junk", wait=False)
+        await _settle(lambda: len(stage.alerts_topic.sent) >= 2 and app.pipeline.dlq.sent)  # type: ignore[attr-defined]
+        await asyncio.sleep(0.3)  # let a wrongly fired third alert show up
+
+    sent = [json.loads(v) for _, v in stage.alerts_topic.sent]
+    assert [a["id"] for a in sent] == [
+        "north-korea-sanctions/story-a",
+        "north-korea-sanctions/story-b",
+    ]
+    assert sent[0]["article_id"] == seed.id and sent[0]["matched_entities"] == [
+        "North Korea",
+        "Pyongyang",
+    ]
+    assert sent[0]["delivered"] is False and sent[0]["delivery"] == "failed"  # no webhook URL
+    assert set(es.alerts) == {a["id"] for a in sent}
+    letter = json.loads(app.pipeline.dlq.sent[0][1])  # type: ignore[attr-defined]
+    assert (letter["stage"], letter["reason"]) == ("alert", "invalid_enriched")
+
+
+async def test_alert_agent_retries_elasticsearch_outages_and_resends_its_own_redelivery(
+    app: faust.App,
+) -> None:
+    stage = app.alerts  # type: ignore[attr-defined]
+    es = stage.es
+    es.msearch_failures = 2
+    seed = _seed().model_copy(update={"story_id": "story-a"})
+    es.articles[seed.id] = seed.document()
+    agent = app.agents["wirewatch.alert"]
+    async with agent.test_context() as ctx:
+        await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
+        await _settle(lambda: len(stage.alerts_topic.sent) >= 1)
+    assert es.msearch_calls == 3  # two failures, retried, not dropped
+    stored = es.alerts["north-korea-sanctions/story-a"]
+
+    # The same record again from the same offset (a crash before the commit): resent.
+    # From another offset (the article published again): suppressed.
+    from types import SimpleNamespace
+
+    from processors.rules import Alert
+
+    alert = Alert.model_validate(stored)
+    topic, partition, offset = str(stored["origin"]).rsplit("/", 2)
+    same = SimpleNamespace(
+        message=SimpleNamespace(
+            topic=topic, partition=int(partition), offset=int(offset), value=_bytes(seed)
+        )
+    )
+    later = SimpleNamespace(
+        message=SimpleNamespace(
+            topic=topic, partition=int(partition), offset=99, value=_bytes(seed)
+        )
+    )
+    await stage.alert_batch([same])
+    assert [json.loads(v)["id"] for _, v in stage.alerts_topic.sent] == [alert.id, alert.id]
+    await stage.alert_batch([later])
+    assert len(stage.alerts_topic.sent) == 2 and len(es.alerts) == 1
