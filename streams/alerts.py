@@ -31,6 +31,8 @@ Error policy (as in streams/app.py):
 - an alert Elasticsearch rejects for good (400) -> dead letter of the article;
 - a rule whose query fails at search time -> logged and counted (`wirewatch_rule_errors_total`),
   the other rules still run (sync validates queries, so this means a mapping change);
+- anything unexpected (a bug) -> fail-stop before the ack (`streams.app.run_batch`), so the
+  batch is redelivered after the restart;
 - offsets are acked when the batch returns, i.e. after every alert is in the index and on the
   topic (acks=all). The webhook runs after that, in the background, with retries and
   backoff: a failing webhook neither blocks the pipeline nor loses the alert, which stays in
@@ -629,6 +631,9 @@ class AlertStage(mode.Service):
         self.es: AsyncElasticsearch | None = None
         self.rules: RuleCache | None = None
         self.webhook: WebhookSender | None = None
+        self.ready = asyncio.Event()
+        """Set by `attach`: Faust resumes the streams before it starts services, so a batch
+        can arrive before on_start has run."""
 
     def attach(self, es: AsyncElasticsearch) -> None:
         self.es = es
@@ -637,6 +642,7 @@ class AlertStage(mode.Service):
         )
         if self.settings.alert_webhook_url is not None:
             self.webhook = WebhookSender(self.settings, es, self.settings.alerts_index_name)
+        self.ready.set()
 
     async def on_start(self) -> None:
         from streams.elastic import make_client
@@ -660,17 +666,10 @@ class AlertStage(mode.Service):
             await self.es.close()
 
     async def alert_batch(self, events: Sequence[EventT[bytes]]) -> None:
-        try:
-            await self._alert_batch(events)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # A bug or an answer we do not understand: keep the input, never ack it silently.
-            log.exception("alerts.batch_failed", size=len(events))
-            for event in events:
-                await self.pipeline.dead_letter(
-                    event, "alert", "alert_failed", f"{type(exc).__name__}: {exc}"
-                )
+        """One batch of indexed records. An unexpected error (a bug, not bad data or an
+        outage) propagates: `streams.app.run_batch` then stops the worker before the ack."""
+        await self.ready.wait()
+        await self._alert_batch(events)
         ARTICLES_CHECKED.inc(len(events))
 
     async def _alert_batch(self, events: Sequence[EventT[bytes]]) -> None:
@@ -794,12 +793,14 @@ def register_alerts(app: faust.App, settings: Settings, pipeline: Any, enriched:
     )
     app.service(stage)  # type: ignore[arg-type]
 
+    from streams.app import run_batch  # the shared fail-stop policy (app imports this module)
+
     @app.agent(indexed, name="wirewatch.alert")
     async def alert(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.alert_batch_size, within=settings.alert_batch_seconds
         ):
-            await stage.alert_batch(events)
+            await run_batch("alert", stage.alert_batch, events)
 
     app.alerts = stage  # type: ignore[attr-defined]
     app.stories = story_stage  # type: ignore[attr-defined]

@@ -95,6 +95,9 @@ class Pipeline(mode.Service):
         """Where durably indexed records go for the alert agent (set by `register_alerts`)."""
         self.pool: ProcessPoolExecutor | None = None
         self.writer: BulkWriter | None = None
+        self.ready = asyncio.Event()
+        """Set when on_start has run: Faust resumes the streams after table recovery but
+        starts services (this one) a moment later, so a batch can arrive before the pool."""
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that runs an event loop and Kafka clients is unsafe.
@@ -108,6 +111,7 @@ class Pipeline(mode.Service):
     async def on_start(self) -> None:
         self.pool = self._new_pool()
         self.writer = BulkWriter(make_async_client(self.settings), self.settings.es_alias)
+        self.ready.set()
 
     async def on_stop(self) -> None:
         if self.pool is not None:
@@ -211,6 +215,8 @@ class Pipeline(mode.Service):
         raise RuntimeError("the enrichment process keeps crashing")
 
     async def enrich_batch(self, events: Sequence[EventT[bytes]]) -> None:
+        if self.pool is None:
+            await self.ready.wait()  # a batch before on_start (see `ready`)
         started = time.perf_counter()
         metrics.CONSUMED.labels(stage="enrich").inc(len(events))
         good: list[tuple[EventT[bytes], Article]] = []
@@ -250,6 +256,8 @@ class Pipeline(mode.Service):
     # ------------------------------------------------------------------ index
 
     async def index_batch(self, events: Sequence[EventT[bytes]]) -> None:
+        if self.writer is None:
+            await self.ready.wait()  # a batch before on_start (see `ready`)
         started = time.perf_counter()
         metrics.CONSUMED.labels(stage="index").inc(len(events))
         requests: dict[str, IndexRequest] = {}

@@ -16,7 +16,8 @@ so it survives restarts (`memory://` rebuilds it from the changelog at start; `r
 keeps it on disk). The LSH index (`processors.stories.StoryIndex`) is in memory and is
 rebuilt from the table after every recovery.
 
-Error policy: a record that does not parse -> dead letter (stage `story`); the outputs are
+Error policy: a record that does not parse -> dead letter (stage `story`); a bug -> fail-stop
+before the ack (`streams.app.run_batch`); the outputs are
 sent with acks=all and awaited before the batch returns, so offsets are acked only after the
 record is durable on the enriched topic. A redelivered article finds itself in the table and
 keeps its story id.
@@ -159,11 +160,13 @@ def register_stories(
     async def _recovered() -> None:
         stage.mark_stale()
 
+    from streams.app import run_batch  # the shared fail-stop policy (app imports this module)
+
     @app.agent(stories_topic, name="wirewatch.stories")
     async def cluster(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.index_batch_size, within=settings.story_batch_seconds
         ):
-            await stage.cluster_batch(events)
+            await run_batch("story", stage.cluster_batch, events)
 
     return stories_topic, stage
