@@ -19,6 +19,7 @@ install: $(STAMP)
 run: install  ## start Kafka + Elasticsearch, run the pipeline on seeds/, show results
 	$(WW) stack up
 	$(WW) init
+	$(WW) rules sync
 	$(WW) demo seeds/ --query "North Korea sanctions"
 
 test: install  ## the whole suite; starts Kafka + Elasticsearch if they are not running
@@ -36,6 +37,7 @@ status:
 bench: install  ## throughput: bare spaCy vs the whole pipeline; writes bench/results.json
 	$(WW) stack up
 	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.alerts
 
 soak: install  ## thousands of articles, repeated SIGKILLs; prints the ledger and worker RSS
 	$(WW) stack up

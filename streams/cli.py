@@ -103,7 +103,7 @@ def demo(
     ] = "North Korea sanctions",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for indexing")] = 180.0,
 ) -> None:
-    """Start a worker, publish PATHS, wait until searchable, search, stop the worker."""
+    """Start a worker, publish PATHS, wait until searchable, search, show alerts, stop."""
     settings = _settings()
     settings.stack_dir.mkdir(parents=True, exist_ok=True)
     log_path = settings.stack_dir / "worker.log"
@@ -118,12 +118,14 @@ def demo(
         raise SystemExit(128 + signum)  # run the `finally` below: never orphan the worker
 
     signal.signal(signal.SIGTERM, _terminate)
+    from streams.cli_alerts import show_recent_alerts
     from streams.cli_publish import publish
     from streams.cli_search import search_cmd
 
     try:
         publish(paths, source=None, wait=timeout)
         search_cmd(query, size=5, as_json=False)
+        show_recent_alerts(settings)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

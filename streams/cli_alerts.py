@@ -14,6 +14,7 @@ from processors.errors import InputFileError, WirewatchError
 from processors.models import EnrichedArticle
 from processors.rules import Alert, Rule, RuleError, load_rule_file
 from streams.cli_common import _fail, _settings, console, err
+from streams.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate and load them, try them.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Fired alerts.", no_args_is_help=True)
@@ -228,3 +229,31 @@ def alerts_tail(
         consumer.close()
     if not as_json:
         err.print(f"{seen} alert(s) in {time.monotonic() - started:.0f}s")
+
+
+def show_recent_alerts(settings: Settings, *, settle: float = 3.0, timeout: float = 20.0) -> None:
+    """Print the newest alerts in the alerts index, once their count has stopped changing
+    (alerts fire a moment after articles become searchable)."""
+    from elasticsearch import NotFoundError
+
+    from processors.rules import Alert
+    from streams.elastic import make_client
+
+    es = make_client(settings)
+    index = settings.alerts_index_name
+    last, stable_since, started = -1, time.monotonic(), time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            es.indices.refresh(index=index)
+            count = int(es.count(index=index)["count"])
+            if count != last:
+                last, stable_since = count, time.monotonic()
+            elif time.monotonic() - stable_since >= settle:
+                break
+            time.sleep(0.5)
+        hits = es.search(index=index, size=10, sort=[{"fired_at": "desc"}])["hits"]["hits"]
+    except NotFoundError:
+        hits = []
+    console.print(f"\n{last if last >= 0 else 0} alert(s) in {index!r}; newest first:")
+    for hit in hits:
+        _print_alert(Alert.model_validate(hit["_source"]))
