@@ -16,13 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient
-
 from processors.ingest import article_from_mapping
 from processors.models import Article
 from streams.elastic import ensure_index, make_client
 from streams.kafka_io import ensure_topics
-from streams.settings import Settings
+from streams.ops import drop_namespace
+from streams.settings import Settings, namespace_env, settings_from_env
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
@@ -91,40 +90,16 @@ def isolated_pipeline(
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
     """Private topics, group and alias for one benchmark run; removed afterwards."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    overrides = {
-        "WIREWATCH_APP_ID": prefix,
-        "WIREWATCH_TOPIC_RAW": f"{prefix}.raw",
-        "WIREWATCH_TOPIC_ENRICHED": f"{prefix}.enriched",
-        "WIREWATCH_TOPIC_DLQ": f"{prefix}.dlq",
-        "WIREWATCH_TOPIC_STORIES": f"{prefix}.stories",
-        "WIREWATCH_TOPIC_INDEXED": f"{prefix}.indexed",
-        "WIREWATCH_TOPIC_ALERTS": f"{prefix}.alerts",
-        "WIREWATCH_ES_ALIAS": prefix,
-        "WIREWATCH_WORKER_WEB_PORT": "6099",
-        **(extra_env or {}),
-    }
-    settings = Settings(**{k.removeprefix("WIREWATCH_").lower(): v for k, v in overrides.items()})
+    overrides = {**namespace_env(prefix), "WIREWATCH_WORKER_WEB_PORT": "6099", **(extra_env or {})}
+    settings = settings_from_env(overrides)
     ensure_topics(settings)
     es = make_client(settings)
     ensure_index(es, settings)
     try:
         yield settings, {**os.environ, **overrides}
     finally:
-        names = list(es.indices.get(index=f"{prefix}-v*", expand_wildcards="all"))
-        if names:
-            es.indices.delete(index=",".join(names))
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
-        for name in (settings.rules_index_name, settings.alerts_index_name):
-            es.options(ignore_status=404).indices.delete(index=name)
-            es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
+        drop_namespace(es, settings, prefix)
         es.close()
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-        try:
-            ours = [t for t in admin.list_topics() if t.startswith(prefix)]
-            if ours:
-                admin.delete_topics(ours)
-        finally:
-            admin.close()
 
 
 @contextmanager

@@ -17,29 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
-
 from bench.common import isolated_pipeline, load_articles, machine, merge_results, rss_mib, worker
 from streams.elastic import make_client
 from streams.kafka_io import Publisher
-from streams.settings import Settings
-
-
-def _topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[tuple[bytes, bytes]] = []
-        deadline = time.monotonic() + 120
-        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-            for msgs in consumer.poll(timeout_ms=500).values():
-                out.extend((m.key, m.value) for m in msgs)
-        return out
-    finally:
-        consumer.close()
+from streams.ops import read_topic
 
 
 def main() -> None:
@@ -69,7 +50,7 @@ def main() -> None:
             import json
 
             return {
-                json.loads(v).get("article_id") for _, v in _topic(settings, settings.topic_dlq)
+                json.loads(v).get("article_id") for _, v in read_topic(settings, settings.topic_dlq)
             }
 
         def publish() -> None:
@@ -117,7 +98,7 @@ def main() -> None:
         elapsed = time.monotonic() - start
         feeder.join(timeout=60)
         got, gone = indexed(), dead()
-        copies = Counter(k.decode() for k, _ in _topic(settings, settings.topic_enriched))
+        copies = Counter(k.decode() for k, _ in read_topic(settings, settings.topic_enriched))
         hits = es.search(
             index=settings.es_alias, size=10000, version=True, source=False, query={"match_all": {}}
         )["hits"]["hits"]

@@ -7,8 +7,6 @@ Pure: takes bytes/text and a name for error messages, returns articles. The publ
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -92,25 +90,6 @@ def article_from_mapping(
                 {**fields, "date_problem": f"unparseable published_at {published!r}"}
             )
         raise InputFileError(f"{name}: {_first_error(exc)}") from exc
-
-
-def iter_jsonl_articles(
-    text: str, *, name: str = "<jsonl>", default_source: str | None = None
-) -> Iterator[Article | InputFileError]:
-    """Articles of a JSON Lines text; a bad line yields an `InputFileError` naming file and line."""
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield InputFileError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        try:
-            yield article_from_mapping(record, name=where, default_source=default_source)
-        except InputFileError as exc:
-            yield exc
 
 
 def _first_error(exc: ValidationError) -> str:

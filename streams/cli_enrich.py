@@ -8,7 +8,6 @@ files, drives progress bars and prints.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +20,8 @@ from rich.table import Table
 from processors.enrich import enrich_articles
 from processors.errors import InputFileError
 from processors.evaluation import evaluate_events, evaluate_ner, read_conll
-from processors.ingest import iter_jsonl_articles, parse_text_article
 from processors.models import Article, EnrichedArticle
+from streams.kafka_io import read_articles
 from streams.settings import get_settings
 
 enrich_app = typer.Typer(help="Enrich an article file without Kafka or Elasticsearch.")
@@ -48,19 +47,14 @@ def _progress() -> Progress:
 
 
 def _read_articles(path: Path) -> list[Article]:
-    name = str(path)
-    if path.suffixes[-2:] == [".jsonl", ".gz"] or path.suffix == ".jsonl":
-        opener: Any = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as fh:
-            text = fh.read()
-        articles: list[Article] = []
-        for item in iter_jsonl_articles(text, name=name):
-            if isinstance(item, InputFileError):
-                console.print(f"[yellow]skipped[/]: {item}")
-            else:
-                articles.append(item)
-        return articles
-    return [parse_text_article(path.read_text(encoding="utf-8"), name=name)]
+    """Articles of a file in any format `wirewatch publish` reads; bad items are reported."""
+    articles: list[Article] = []
+    for item in read_articles(path):
+        if isinstance(item, InputFileError):
+            console.print(f"[yellow]skipped[/]: {item}")
+        else:
+            articles.append(item)
+    return articles
 
 
 def _print_record(rec: EnrichedArticle) -> None:

@@ -284,3 +284,40 @@ def _reindex_range(
     flush()
     if progress is not None:
         progress(done, total)
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def drop_namespace(es: Elasticsearch, settings: Settings, prefix: str) -> None:
+    """Delete what a namespaced pipeline (`namespace_env(prefix)`) created: its versioned
+    indices, templates, rules and alerts indices, and its topics (Faust's internal ones too)."""
+    from kafka import KafkaAdminClient
+
+    names = list(es.indices.get(index=f"{prefix}-v*", expand_wildcards="all"))
+    if names:  # deleting needs concrete names (action.destructive_requires_name)
+        es.indices.delete(index=",".join(names))
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
+    for name in (settings.rules_index_name, settings.alerts_index_name):
+        es.options(ignore_status=404).indices.delete(index=name)
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **_security(settings))
+    try:
+        ours = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if ours:
+            admin.delete_topics(ours)
+    finally:
+        admin.close()
+
+
+def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) now on a topic, all partitions, oldest first per partition."""
+    consumer = _consumer(settings)
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        end = consumer.end_offsets(tps)
+        begin = consumer.beginning_offsets(tps)
+        return [(m.key, m.value) for m in _read_range(consumer, begin, end)]
+    finally:
+        consumer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -133,3 +134,20 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process, read once at start-up."""
     return Settings()
+
+
+def namespace_env(prefix: str) -> dict[str, str]:
+    """`WIREWATCH_*` overrides that give a pipeline its own topics, consumer group, alias and
+    alert indices, so several pipelines (tests, benchmarks, a staging copy) can share one
+    Kafka cluster and one Elasticsearch cluster without seeing each other's data."""
+    env = {"WIREWATCH_APP_ID": prefix, "WIREWATCH_ES_ALIAS": prefix}
+    for name, field in Settings.model_fields.items():
+        if name.startswith("topic_") and field.annotation is str:
+            env[f"WIREWATCH_{name.upper()}"] = f"{prefix}.{name.removeprefix('topic_')}"
+    return env
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """Settings with these `WIREWATCH_*` values over the process environment's."""
+    values: dict[str, Any] = {k.removeprefix("WIREWATCH_").lower(): v for k, v in env.items()}
+    return Settings(**values)  # the environment still fills in every other field

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaAdminClient
 
 from streams import stack
 from streams.elastic import ensure_index, make_client
 from streams.kafka_io import ensure_topics
-from streams.settings import Settings
+from streams.ops import drop_namespace
+from streams.settings import Settings, namespace_env, settings_from_env
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -112,36 +112,16 @@ def isolation(extra: dict[str, str], tmp_path: Path) -> Iterator[Isolated]:
     prefix = f"it{uuid.uuid4().hex[:10]}"
     overrides = {
         **extra,
-        "WIREWATCH_APP_ID": prefix,
-        "WIREWATCH_TOPIC_RAW": f"{prefix}.raw",
-        "WIREWATCH_TOPIC_ENRICHED": f"{prefix}.enriched",
-        "WIREWATCH_TOPIC_DLQ": f"{prefix}.dlq",
-        "WIREWATCH_TOPIC_STORIES": f"{prefix}.stories",
-        "WIREWATCH_TOPIC_INDEXED": f"{prefix}.indexed",
-        "WIREWATCH_TOPIC_ALERTS": f"{prefix}.alerts",
-        "WIREWATCH_ES_ALIAS": prefix,
+        **namespace_env(prefix),
         "WIREWATCH_WORKER_WEB_PORT": str(_free_port()),
         "WIREWATCH_BATCH_SECONDS": "0.3",
         "WIREWATCH_INDEX_BATCH_SECONDS": "0.3",
     }
     env = {**os.environ, **overrides}
-    settings = Settings(**{k.removeprefix("WIREWATCH_").lower(): v for k, v in overrides.items()})
+    settings = settings_from_env(overrides)
     ensure_topics(settings)
     es = make_client(settings)
     ensure_index(es, settings)
     yield Isolated(settings=settings, env=env, es=es, logs=tmp_path)
-    names = list(es.indices.get(index=f"{prefix}-v*", expand_wildcards="all"))
-    if names:  # deleting needs concrete names (action.destructive_requires_name)
-        es.indices.delete(index=",".join(names))
-    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
-    for name in (settings.rules_index_name, settings.alerts_index_name):  # streams/alerts.py
-        es.options(ignore_status=404).indices.delete(index=name)
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
+    drop_namespace(es, settings, prefix)
     es.close()
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
-    try:
-        ours = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if ours:
-            admin.delete_topics(ours)
-    finally:
-        admin.close()

@@ -9,7 +9,6 @@ without disturbing anything else.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -19,23 +18,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from processors.ingest import article_from_mapping
 from processors.models import Article
 from streams import stack
 from streams.kafka_io import Publisher
+from streams.ops import read_topic
 from streams.settings import Settings
 from tests.integration.conftest import Isolated, isolation, stop_process
 
-DATA = Path(
-    os.environ.get("WIREWATCH_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data")
-)
+# Real articles shipped with the tests (Reuters, AG News, BBC; see tests/fixtures/search_slice.md).
+SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "search_slice.jsonl"
 PRIVATE = {
     "WIREWATCH_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
     "WIREWATCH_ES_URL": "http://127.0.0.1:19200",
 }
-N_ARTICLES = 240
+N_ARTICLES = 140
 
 
 @pytest.fixture(scope="module")
@@ -60,29 +58,12 @@ def iso(private_stack: Settings, tmp_path: Path) -> Iterator[Isolated]:
 
 def articles(n: int) -> list[Article]:
     out = []
-    with gzip.open(DATA / "bbc_news.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with SLICE.open(encoding="utf-8") as fh:
         for i, line in enumerate(fh):
-            out.append(article_from_mapping(json.loads(line), name=f"bbc:{i + 1}"))
+            out.append(article_from_mapping(json.loads(line), name=f"{SLICE.name}:{i + 1}"))
             if len(out) == n:
                 break
     return out
-
-
-def read_topic(settings: Settings, topic: str) -> list[tuple[bytes, bytes]]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[tuple[bytes, bytes]] = []
-        deadline = time.monotonic() + 60
-        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-            for msgs in consumer.poll(timeout_ms=500).values():
-                out.extend((m.key, m.value) for m in msgs)
-        return out
-    finally:
-        consumer.close()
 
 
 def run_with_fault(iso: Isolated, fault: Callable[[Isolated, list], None]) -> dict[str, int]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from processors.errors import InputFileError
-from processors.ingest import derive_id, iter_jsonl_articles, parse_text_article
+from processors.formats.jsonl import iter_json_lines
+from processors.ingest import derive_id, parse_text_article
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_6842bcb70202069f.txt"
 
@@ -76,7 +77,7 @@ def test_jsonl_uses_given_ids_and_reports_bad_lines_with_position() -> None:
         json.dumps({"id": "r-5", "title": "T", "body": "B", "published_at": "26-FEB-1987"}),
         json.dumps({"id": "r-6", "source": "AP"}),
     ]
-    items = list(iter_jsonl_articles("\n".join(lines) + "\n\n", name="f.jsonl"))
+    items = list(iter_json_lines("\n".join(lines) + "\n\n", name="f.jsonl"))
     assert [type(i).__name__ for i in items] == [
         "Article",
         "InputFileError",
