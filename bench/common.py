@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,13 +85,23 @@ def merge_results(update: dict[str, Any]) -> dict[str, Any]:
     return current
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def isolated_pipeline(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
     """Private topics, group and alias for one benchmark run; removed afterwards."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    overrides = {**namespace_env(prefix), "WIREWATCH_WORKER_WEB_PORT": "6099", **(extra_env or {})}
+    overrides = {
+        **namespace_env(prefix),
+        "WIREWATCH_WORKER_WEB_PORT": str(_free_port()),
+        **(extra_env or {}),
+    }
     settings = settings_from_env(overrides)
     ensure_topics(settings)
     es = make_client(settings)

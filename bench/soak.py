@@ -28,10 +28,18 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--kill-every", type=float, default=20.0, help="seconds between kills")
     parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument(
+        "--static",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="static group membership for the restarted worker (WIREWATCH_WORKER_INSTANCE_ID)",
+    )
     args = parser.parse_args()
     batch = load_articles(args.articles, corpus="reuters21578.jsonl.gz", offset=500)
     published = {a.id for a in batch}
-    with isolated_pipeline() as (settings, env), tempfile.TemporaryDirectory() as tmp:
+    # A stable instance id: the restarted worker is the same group member (static membership).
+    extra = {"WIREWATCH_WORKER_INSTANCE_ID": "soak-worker-1"} if args.static else {}
+    with isolated_pipeline(extra) as (settings, env), tempfile.TemporaryDirectory() as tmp:
         es = make_client(settings)
         kills = 0
         rss_samples: list[float] = []
@@ -67,6 +75,7 @@ def main() -> None:
         proc = proc_cm.__enter__()
         first_rss: float | None = None
         last_kill = time.monotonic()
+        indexed_at_kill = 0
         try:
             while time.monotonic() - start < args.timeout:
                 time.sleep(1.0)
@@ -78,10 +87,14 @@ def main() -> None:
                 got = indexed()
                 if got | dead() >= published:
                     break
+                # Kill again only once the restarted worker has made progress: a kill loop
+                # that never lets a worker recover proves nothing.
                 if (
                     time.monotonic() - last_kill > args.kill_every
+                    and len(got) > indexed_at_kill
                     and len(got) < len(published) * 0.9
                 ):
+                    indexed_at_kill = len(got)
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=30)
                     kills += 1

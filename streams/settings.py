@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     topic_raw: str = "articles.raw"
     topic_enriched: str = "articles.enriched"
     topic_dlq: str = "articles.dlq"
+    worker_instance_id: str | None = None
+    """Stable name of this worker (e.g. the pod or host name) for Kafka static group
+    membership: a restarted worker takes its partitions back without a rebalance. Leave
+    empty for dynamic membership."""
+    kafka_session_timeout: float = Field(default=10.0, ge=6.0)
+    """Seconds before the group gives a dead worker's partitions to the others. Short, since
+    spaCy runs in its own process and the consumer keeps heartbeating during long batches."""
     topic_partitions: int = Field(default=2, ge=1)
     topic_replication: int = Field(default=1, ge=1)
 

@@ -66,7 +66,9 @@ def articles(n: int) -> list[Article]:
     return out
 
 
-def run_with_fault(iso: Isolated, fault: Callable[[Isolated, list], None]) -> dict[str, int]:
+def run_with_fault(
+    iso: Isolated, fault: Callable[[Isolated, list], None], worker_env: dict[str, str] | None = None
+) -> dict[str, int]:
     """Publish, let the worker start indexing, inject the fault, wait, check the invariants.
 
     Returns how many index-agent deliveries each fault may have repeated (for the bound).
@@ -74,7 +76,7 @@ def run_with_fault(iso: Isolated, fault: Callable[[Isolated, list], None]) -> di
     batch = articles(N_ARTICLES)
     published = {a.id for a in batch}
     assert len(published) == N_ARTICLES
-    workers = [iso.start_worker()]
+    workers = [iso.start_worker(env=worker_env)]
     try:
         pub = Publisher(iso.settings)
         for art in batch:
@@ -124,9 +126,12 @@ def test_worker_killed_with_sigkill_mid_stream_then_restarted(iso: Isolated) -> 
     def kill(iso: Isolated, workers: list) -> None:
         os.killpg(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=30)
-        workers.append(iso.start_worker("worker2"))
+        workers.append(iso.start_worker("worker2", env=static))
 
-    result = run_with_fault(iso, kill)
+    # The deployment's set-up: a restarted worker keeps its group member id (static
+    # membership), so it takes its partitions back without a rebalance.
+    static = {"WIREWATCH_WORKER_INSTANCE_ID": "fault-worker-1"}
+    result = run_with_fault(iso, kill, worker_env=static)
     assert result["restarts"] == 1
 
 
