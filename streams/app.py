@@ -280,6 +280,13 @@ class Pipeline(mode.Service):
             )
         if requests:
             assert self.writer is not None
+            if self.settings.audit_deliveries:
+                # One line per batch: which documents this write delivers, and from where.
+                log.info(
+                    "index.delivery",
+                    ids=sorted(requests),
+                    offsets=sorted({(r.partition, r.offset) for r in requests.values()}),
+                )
             outcome = await self.writer.write(list(requests.values()))
             metrics.INDEXED.inc(outcome.indexed)
             metrics.STALE.inc(outcome.stale)

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     es_heap: str = "1g"
 
     # Logging
+    audit_deliveries: bool = False
+    """Log every batch the index agent writes (ids, partitions, offsets): an audit trail to
+    check that no document is indexed more often than it was delivered."""
     log_json: bool = False
     log_level: str = "INFO"
 
