@@ -151,7 +151,7 @@ def test_elasticsearch_stopped_for_20_seconds_mid_stream(
         assert workers[0].poll() is None, "the worker must ride out the outage"
         stack.es_up(private_stack)
 
-    run_with_fault(iso, outage)
+    run_with_fault(iso, outage, worker_env={"WIREWATCH_WORKER_INSTANCE_ID": "fault-worker-2"})
     assert "index.retry" in iso.worker_log()
 
 
@@ -161,4 +161,4 @@ def test_kafka_broker_restarted_mid_stream(iso: Isolated, private_stack: Setting
         time.sleep(5)
         stack.kafka_up(private_stack)
 
-    run_with_fault(iso, restart)
+    run_with_fault(iso, restart, worker_env={"WIREWATCH_WORKER_INSTANCE_ID": "fault-worker-3"})
