@@ -20,20 +20,7 @@ import pytest
 from streams.app import build_app
 from streams.elastic import BulkWriter
 from streams.settings import Settings
-from tests.doubles import FakeBulkElasticsearch
-
-
-class RecordingTopic:
-    """Stands in for a Faust topic: keeps what was sent, delivery is immediate."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
-        return fut
+from tests.doubles import FakeBulkElasticsearch, RecordingTopic
 
 
 @pytest.fixture

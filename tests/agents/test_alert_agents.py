@@ -23,21 +23,11 @@ from processors.models import EnrichedArticle
 from processors.rules import load_rule_file, rule_document
 from streams.app import build_app
 from streams.settings import Settings
+from tests.doubles import RecordingTopic
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
 RULE_FILE = REPO / "deploy" / "alerts" / "north-korea-sanctions.yaml"
-
-
-class RecordingTopic:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
-        return fut
 
 
 def _matches(query: dict[str, Any], doc: dict[str, Any], doc_id: str) -> bool:
