@@ -44,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -92,6 +91,7 @@ from processors.rules import (
     to_es_query,
 )
 from streams import metrics
+from streams.deadletter import event_value
 from streams.elastic import (
     DEPLOY_DIR,
     TRANSIENT_STATUS,
@@ -100,6 +100,7 @@ from streams.elastic import (
     make_async_client,
     template_body,
 )
+from streams.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -163,11 +164,6 @@ class DeadLetterer(Protocol):
     ) -> None: ...
 
 
-def _value(event: EventT[bytes]) -> bytes:
-    value = event.message.value
-    return value if isinstance(value, bytes) else b""
-
-
 # ---------------------------------------------------------------------- retries
 
 
@@ -176,11 +172,6 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ApiError):
         return exc.status_code in TRANSIENT_STATUS
     return isinstance(exc, ConnectionError | ConnectionTimeout | TransportError | AIOKafkaError)
-
-
-def backoff(attempt: int, base: float = 0.25, cap: float = 30.0) -> float:
-    delay = min(cap, base * 2 ** min(attempt, 10))
-    return random.uniform(delay / 2, delay)
 
 
 async def retry_forever(what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -678,7 +669,7 @@ class AlertStage(mode.Service):
         records: dict[str, tuple[EventT[bytes], EnrichedArticle]] = {}
         for event in events:
             try:
-                record = EnrichedArticle.model_validate_json(_value(event))
+                record = EnrichedArticle.model_validate_json(event_value(event))
             except (ValidationError, ValueError) as exc:
                 await self.pipeline.dead_letter(event, "alert", "invalid_enriched", str(exc)[:500])
                 continue

@@ -19,7 +19,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -41,8 +40,9 @@ from processors.models import Article, EnrichedArticle
 from processors.validate import parse_raw_article
 from streams import metrics
 from streams.alerts import forward_indexed, register_alerts
-from streams.deadletter import DeadLetter, article_id_hint
+from streams.deadletter import DeadLetter, article_id_hint, event_value
 from streams.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -57,12 +57,6 @@ def broker_credentials(settings: Settings) -> Any:
             mechanism=settings.kafka_sasl_mechanism,
         )
     return None
-
-
-def _value(event: EventT[bytes]) -> bytes:
-    """The raw message value (a tombstone counts as empty input)."""
-    value = event.message.value
-    return value if isinstance(value, bytes) else b""
 
 
 def _key_text(key: object) -> str | None:
@@ -147,7 +141,7 @@ class Pipeline(mode.Service):
             if not failed:
                 return
             attempt += 1
-            delay = random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** min(attempt, 6))
+            delay = backoff(attempt, base=0.5)
             metrics.RETRIED.labels(stage="produce").inc(len(failed))
             log.warning(
                 "produce.retry",
@@ -171,7 +165,7 @@ class Pipeline(mode.Service):
         article_id: str | None = None,
     ) -> None:
         msg = event.message
-        raw = _value(event)
+        raw = event_value(event)
         letter = DeadLetter.make(
             reason=reason,
             detail=detail,
@@ -221,7 +215,7 @@ class Pipeline(mode.Service):
         metrics.CONSUMED.labels(stage="enrich").inc(len(events))
         good: list[tuple[EventT[bytes], Article]] = []
         for event in events:
-            raw = _value(event)
+            raw = event_value(event)
             try:
                 good.append(
                     (event, parse_raw_article(raw, max_bytes=self.settings.max_article_bytes))
@@ -264,7 +258,7 @@ class Pipeline(mode.Service):
         for event in events:
             msg = event.message
             try:
-                record = EnrichedArticle.model_validate_json(_value(event))
+                record = EnrichedArticle.model_validate_json(event_value(event))
             except (ValidationError, ValueError) as exc:
                 await self.dead_letter(event, "index", "invalid_enriched", str(exc)[:500])
                 continue
@@ -273,7 +267,7 @@ class Pipeline(mode.Service):
                 doc_id=record.id,
                 document=record.document(),
                 version=record.version,
-                raw=_value(event),
+                raw=event_value(event),
                 topic=msg.topic,
                 partition=msg.partition,
                 offset=msg.offset,

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from faust.types import EventT
 from pydantic import BaseModel, ConfigDict
 
 
@@ -70,3 +71,9 @@ def article_id_hint(raw: bytes) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("id"), str):
         return str(data["id"])[:512]
     return None
+
+
+def event_value(event: EventT[bytes]) -> bytes:
+    """The raw message value of a consumed event (a tombstone counts as empty input)."""
+    value = event.message.value
+    return value if isinstance(value, bytes) else b""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from elasticsearch import (
 from elasticsearch.helpers import async_streaming_bulk
 
 from processors.errors import WirewatchError
+from streams.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -263,8 +263,7 @@ class BulkWriter:
                 log.error(
                     "index.unhealthy", seconds=round(now - failing_since), error=self.last_error
                 )
-            delay = min(self.max_delay, self.base_delay * 2 ** min(attempt, 10))
-            delay = random.uniform(delay / 2, delay)
+            delay = backoff(attempt, base=self.base_delay, cap=self.max_delay)
             log.warning(
                 "index.retry",
                 documents=len(retry),

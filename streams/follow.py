@@ -13,7 +13,6 @@ already published is skipped, a changed item is published as a new version of th
 
 from __future__ import annotations
 
-import random
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from processors.formats import read_document
 from processors.models import Article
 from streams.kafka_io import Publisher, PublishReport, is_article_file, read_articles
 from streams.publish_state import PublishState
+from streams.retry import backoff
 
 log = structlog.get_logger(__name__)
 
@@ -174,8 +174,7 @@ class Follower:
             src.failures += 1
             src.last_error = str(exc)
             self.stats.fetch_errors += 1
-            delay = min(self.max_backoff, self.interval * 2 ** min(src.failures, 16))
-            delay = random.uniform(delay / 2, delay)
+            delay = backoff(src.failures, base=self.interval, cap=self.max_backoff)
             if exc.retry_after is not None:
                 delay = max(delay, min(exc.retry_after, self.max_backoff))
             src.next_due = self.clock() + delay

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from processors.models import EnrichedArticle
 from processors.stories import NUM_PERM, StoryIndex, signature, story_text
 from streams import metrics
+from streams.deadletter import event_value
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -51,11 +52,6 @@ STORIES_CLUSTERED = Counter(
     ["outcome"],
     registry=metrics.REGISTRY,
 )
-
-
-def _value(event: EventT[bytes]) -> bytes:
-    value = event.message.value
-    return value if isinstance(value, bytes) else b""
 
 
 class StoryStage:
@@ -113,7 +109,7 @@ class StoryStage:
         futures = []
         for event in events:
             try:
-                record = EnrichedArticle.model_validate_json(_value(event))
+                record = EnrichedArticle.model_validate_json(event_value(event))
             except (ValidationError, ValueError) as exc:
                 await self.pipeline.dead_letter(event, "story", "invalid_enriched", str(exc)[:500])
                 continue

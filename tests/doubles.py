@@ -7,7 +7,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import faust
 from elasticsearch.serializer import JsonSerializer
+
+from streams.app import build_app
+from streams.settings import Settings
 
 
 class FakeBulkElasticsearch:
@@ -76,3 +80,11 @@ class RecordingTopic:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
         return fut
+
+
+def app_for_agent_tests(settings: Settings) -> faust.App:
+    """The product's Faust app, finalized and flowing, for `agent.test_context()` tests."""
+    fapp = build_app(settings)
+    fapp.finalize()
+    fapp.flow_control.resume()
+    return fapp

@@ -17,10 +17,9 @@ from typing import Any
 import faust
 import pytest
 
-from streams.app import build_app
 from streams.elastic import BulkWriter
 from streams.settings import Settings
-from tests.doubles import FakeBulkElasticsearch, RecordingTopic
+from tests.doubles import FakeBulkElasticsearch, RecordingTopic, app_for_agent_tests
 
 
 @pytest.fixture
@@ -33,9 +32,7 @@ async def app() -> AsyncIterator[faust.App]:
         index_batch_seconds=0.05,
         max_article_bytes=5000,
     )
-    fapp = build_app(settings)
-    fapp.finalize()
-    fapp.flow_control.resume()
+    fapp = app_for_agent_tests(settings)
     pipeline = fapp.pipeline  # type: ignore[attr-defined]
     pipeline.enriched = RecordingTopic()
     pipeline.dlq = RecordingTopic()

@@ -21,9 +21,8 @@ from elasticsearch import ConnectionError as ESConnectionError
 
 from processors.models import EnrichedArticle
 from processors.rules import load_rule_file, rule_document
-from streams.app import build_app
 from streams.settings import Settings
-from tests.doubles import RecordingTopic
+from tests.doubles import RecordingTopic, app_for_agent_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
@@ -125,9 +124,7 @@ async def app() -> AsyncIterator[faust.App]:
         alert_batch_seconds=0.05,
         rules_refresh_seconds=0.01,
     )
-    fapp = build_app(settings)
-    fapp.finalize()
-    fapp.flow_control.resume()
+    fapp = app_for_agent_tests(settings)
     pipeline = fapp.pipeline  # type: ignore[attr-defined]
     pipeline.dlq = RecordingTopic()
     stories = fapp.stories  # type: ignore[attr-defined]
