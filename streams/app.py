@@ -42,6 +42,7 @@ from streams import metrics
 from streams.alerts import forward_indexed, register_alerts
 from streams.deadletter import DeadLetter, article_id_hint, event_value
 from streams.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.offsets import WirewatchApp
 from streams.retry import backoff
 from streams.settings import Settings
 
@@ -346,7 +347,7 @@ def _fail_stop(stage: str, events: Sequence[EventT[bytes]], why: str) -> None:
 
 def build_app(settings: Settings) -> faust.App:
     """Create the Faust app with its topics, agents and web pages (nothing at import time)."""
-    app = faust.App(
+    app = WirewatchApp(
         settings.app_id,
         broker=[f"kafka://{s}" for s in settings.kafka_servers],
         broker_credentials=broker_credentials(settings),
@@ -367,6 +368,7 @@ def build_app(settings: Settings) -> faust.App:
         broker_commit_every=100,
         broker_commit_interval=1.0,
     )
+    app.offset_hole_seconds = settings.offset_hole_seconds
     raw = app.topic(
         settings.topic_raw, value_type=bytes, key_type=bytes, partitions=settings.topic_partitions
     )

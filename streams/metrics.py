@@ -37,3 +37,9 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+OFFSET_HOLES = Counter(
+    "wirewatch_offset_holes_total",
+    "Records skipped by the consumer and fetched again instead of being committed over",
+    ["topic"],
+    registry=REGISTRY,
+)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     kafka_session_timeout: float = Field(default=10.0, ge=6.0)
     """Seconds before the group gives a dead worker's partitions to the others. Short, since
     spaCy runs in its own process and the consumer keeps heartbeating during long batches."""
+    offset_hole_seconds: float = Field(default=10.0, gt=0)
+    """Seconds a partition may show a hole (later records finished, the one at the committed
+    offset neither finished nor in flight) before the worker fetches that record again."""
     topic_partitions: int = Field(default=2, ge=1)
     topic_replication: int = Field(default=1, ge=1)
 
