@@ -109,6 +109,10 @@ def main() -> None:
         finally:
             proc_cm.__exit__(None, None, None)
         elapsed = time.monotonic() - start
+        # Records the guarded consumer found skipped and fetched again (streams/offsets.py).
+        logs = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("worker-*.log"))
+        holes = logs.count("offsets.hole")
+        stale_acks = logs.count("offsets.stale_ack")
         feeder.join(timeout=60)
         got, gone = indexed(), dead()
         copies = Counter(k.decode() for k, _ in read_topic(settings, settings.topic_enriched))
@@ -124,6 +128,8 @@ def main() -> None:
         "lost": lost,
         "duplicates": duplicates,
         "kills": kills,
+        "offset_holes_refetched": holes,
+        "stale_acks_not_counted": stale_acks,
         "seconds": round(elapsed, 1),
         "worker_peak_rss_mib": round(max(rss_samples, default=0.0), 1),
         "worker_rss_growth_mib_last_10s": round(steady_end - steady_start, 1),

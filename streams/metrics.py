@@ -43,3 +43,9 @@ OFFSET_HOLES = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+STALE_ACKS = Counter(
+    "wirewatch_stale_acks_total",
+    "Acks of messages fetched before a rebalance, not counted (the records are fetched again)",
+    ["topic"],
+    registry=REGISTRY,
+)

@@ -1,33 +1,38 @@
 """Offset commits that never pass a record the agents did not finish.
 
-Faust commits, per partition, the run of acked offsets that follows the committed one. Two
-details of its bookkeeping (faust-streaming 0.15, `faust/transport/consumer.py`,
-`Consumer._new_offset`) can commit past a record that was never processed:
+Faust commits, per partition, the run of acked offsets that follows the committed one. Its
+bookkeeping (faust-streaming 0.15, `faust/transport/consumer.py` and `faust/streams.py`)
+can commit records that never reached an agent. Found in soak runs (SIGKILL every 20 s,
+dynamic membership), each time as runs of raw offsets committed with no enriched output:
 
-- it accepts a run that starts one offset *after* the committed offset (``min(acked) -
-  committed > 1`` is the only check), so the record at the committed offset may be skipped;
-- it skips that check altogether when it does not know the committed offset, which is the
-  case during a rebalance: `on_partitions_revoked` forgets the committed offsets first and
-  then waits for the streams to finish (`wait_empty`) and commits what they acked. Records
-  dropped from the agents' buffers by that same rebalance (`flow_control.clear()`) are then
-  committed over by the acks of later records.
+- **Gaps it assumes.** The fetch loop treats any jump in a partition's offsets as records
+  that do not exist (transaction markers, compaction) and `_new_offset` counts them as done,
+  together with the record that follows the jump. Records that were fetched and then
+  dropped (the stream buffers cleared and the partition sought back during a restarted
+  worker's recovery or a rebalance) look exactly like such a jump: raw offsets 832-844 of
+  both partitions were committed this way right after a restart, never enriched.
+- **Skipped messages acked.** A stream skips a message fetched in an earlier consumer
+  generation and acks it unprocessed (`Stream._py_aiter`: "Skipping message ...").
+- **Off by one.** A run of acked offsets may start one *after* the committed offset, and
+  with the committed offset unknown (it is forgotten first thing in a rebalance) any run
+  is committed.
 
-A dynamic-membership soak run lost 9 of 3,000 articles that way (two runs of raw offsets
-committed with no output), which is why this consumer replaces that one method:
+This consumer replaces those decisions:
 
-- commit only a contiguous run that starts *at* the committed offset (`next_commit`);
-- no commit while the committed offset is unknown; after each seek the position of a
-  partition without a commit is read from the broker, so fresh groups commit too;
-- a *hole* (later records done, the one at the committed offset neither done nor in flight)
-  is resolved after `hole_seconds`: if the record exists the consumer seeks back to it and
-  the record is delivered again (at-least-once; `_id` = article id makes that harmless); if
-  it does not (a transaction marker, a compacted or expired record) the missing range is
-  credited as a gap, like Faust's own gap tracking.
+- commit only a contiguous run of acked offsets that starts *at* the committed offset
+  (`next_commit`), and nothing while the committed offset is unknown; after each seek, a
+  partition without a commit starts at the broker's reset position, so fresh groups commit;
+- acks of messages from an earlier generation are not counted (the partition was sought
+  back, so those records come again), and a seek forgets earlier acks;
+- jumps seen by the fetch loop are not trusted. A *hole* (later records done, the one at
+  the committed offset not) that lasts `hole_seconds` is checked against the broker by a
+  separate consumer: offsets with no record are credited as a gap; if the record exists the
+  partition is sought back to it and it is delivered again (at-least-once; `_id` = article
+  id makes the repeat harmless). Either way the hole is logged and counted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,8 +42,9 @@ import aiokafka  # type: ignore[import-untyped]
 import faust
 import structlog
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, Message
 from faust.types.transports import TransportT
+from faust.types.tuples import ack_lock
 from mode import Service
 
 from streams import metrics
@@ -55,19 +61,19 @@ class CommitDecision:
 
     offset: int | None
     """The new committed offset (the next record to read), or None: nothing to commit."""
-    hole: int | None = None
-    """The committed offset when records after it are done but it is not: a hole."""
+    hole: tuple[int, int] | None = None
+    """Offsets ``[start, end)`` not done while the one at `end` is: a hole."""
 
 
 def next_commit(
     committed: int, done: Iterable[int], gaps: Sequence[tuple[int, int]]
 ) -> CommitDecision:
-    """The offset to commit after `committed` given the finished offsets and known gaps.
+    """The offset to commit given the finished offsets and the verified gaps.
 
     `committed` is Kafka's committed offset: the next record to process. `gaps` are
-    half-open ranges of offsets that hold no record (seen missing by the fetcher); they
-    count as done. The result commits the longest contiguous run that starts exactly at
-    `committed`; if that record is not done while later ones are, it reports a hole.
+    half-open ranges of offsets known to hold no record; they count as done. The result
+    commits the contiguous run that starts exactly at `committed`; if the record there is
+    not done while later ones are, it reports the hole up to the first finished offset.
     """
     finished = {offset for offset in done if offset >= committed}
     for begin, end in gaps:
@@ -78,14 +84,27 @@ def next_commit(
         frontier += 1
     if frontier > committed:
         return CommitDecision(frontier)
-    if any(offset > committed for offset in finished):
-        return CommitDecision(None, hole=committed)
+    later = [offset for offset in finished if offset > committed]
+    if later:
+        return CommitDecision(None, hole=(committed, min(later)))
     return CommitDecision(None)
+
+
+def missing_ranges(start: int, end: int, existing: Iterable[int]) -> list[tuple[int, int]]:
+    """The half-open ranges within ``[start, end)`` that hold none of `existing`."""
+    present = sorted(o for o in set(existing) if start <= o < end)
+    ranges, at = [], start
+    for offset in [*present, end]:
+        if offset > at:
+            ranges.append((at, offset))
+        at = offset + 1
+    return ranges
 
 
 @dataclass
 class _Hole:
-    offset: int
+    start: int
+    end: int
     since: float
 
 
@@ -113,9 +132,12 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         decision = next_commit(committed, acked, [(iv.begin, iv.end) for iv in gap_tree])
         if decision.offset is None:
             if decision.hole is not None:
+                start, end = decision.hole
                 hole = self._holes.get(tp)
-                if hole is None or hole.offset != decision.hole:
-                    self._holes[tp] = _Hole(decision.hole, time.monotonic())
+                if hole is None or hole.start != start:
+                    self._holes[tp] = _Hole(start, end, time.monotonic())
+                else:
+                    hole.end = end
             return None
         self._holes.pop(tp, None)
         new = decision.offset
@@ -125,7 +147,34 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         gap_tree.chop(0, new)
         return new
 
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        # Faust calls this for every jump its fetch loop sees and would count the offsets
+        # as done. A jump is also what dropped records look like, so nothing is assumed
+        # here: a jump shows up as a hole, and `resolve_hole` asks the broker.
+        return None
+
+    def ack(self, message: Message) -> bool:
+        # A message fetched before the last rebalance is not counted: Faust's stream skips
+        # such messages unprocessed and acks them. Its partition was sought back to the
+        # committed offset, so the record comes again in this generation.
+        generation = self.app.consumer_generation_id
+        if message.generation_id is not None and message.generation_id != generation:
+            with ack_lock:
+                if not message.acked:
+                    message.acked = True
+                    self._unacked_messages.discard(message)
+                    metrics.STALE_ACKS.labels(topic=message.topic).inc()
+            return False
+        return bool(super().ack(message))
+
     async def perform_seek(self) -> None:
+        # Consumption starts again at the committed offsets: what was acked before belongs
+        # to records that are fetched again.
+        for tp in self.assignment():
+            self._acked.pop(tp, None)
+            self._acked_index.pop(tp, None)
+            self._gap.pop(tp, None)
+            self._holes.pop(tp, None)
         await super().perform_seek()
         # Faust leaves the committed offset unknown for partitions without a commit (and
         # for a committed offset of 0). Read where consumption starts instead.
@@ -152,49 +201,42 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         """Resolve the holes that outlived `hole_seconds`."""
         now = time.monotonic()
         for tp, hole in list(self._holes.items()):
-            if tp not in self.assignment() or self._committed_offset[tp] != hole.offset:
+            if tp not in self.assignment() or self._committed_offset[tp] != hole.start:
                 self._holes.pop(tp, None)
-                continue
-            if self._in_flight(tp, hole.offset):
-                hole.since = now
                 continue
             if now - hole.since < self.hole_seconds:
                 continue
             self._holes.pop(tp, None)
-            await self.resolve_hole(tp, hole.offset)
+            await self.resolve_hole(tp, hole.start, hole.end)
 
-    def _in_flight(self, tp: TP, offset: int) -> bool:
-        return any(
-            m.tp == tp and m.offset == offset and not m.acked for m in list(self._unacked_messages)
-        )
-
-    async def resolve_hole(self, tp: TP, offset: int) -> None:
-        """Seek back to a record that was skipped, or credit offsets that hold no record."""
+    async def resolve_hole(self, tp: TP, start: int, end: int) -> None:
+        """Credit the offsets of ``[start, end)`` that hold no record; seek back to the rest."""
         try:
-            first = await self.first_offset_from(tp, offset)
+            existing = await self.offsets_between(tp, start, end)
         except Exception as exc:  # the next commit attempt finds the hole again
             log.warning(
                 "offsets.probe_failed", topic=tp.topic, partition=tp.partition, error=str(exc)
             )
             return
-        if first is None:
-            return
-        if first > offset:
-            log.info("offsets.gap", topic=tp.topic, partition=tp.partition, start=offset, end=first)
-            self._gap[tp].addi(offset, first)
-            return
-        metrics.OFFSET_HOLES.labels(topic=tp.topic).inc()
-        log.warning(
-            "offsets.hole",
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=offset,
-            action="seek back and redeliver",
-        )
-        await self.seek(tp, offset)
+        for begin, stop in missing_ranges(start, end, existing):
+            self._gap[tp].addi(begin, stop)
+        if existing:
+            first = min(existing)
+            metrics.OFFSET_HOLES.labels(topic=tp.topic).inc()
+            log.warning(
+                "offsets.hole",
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=first,
+                records=len(existing),
+                action="seek back and deliver again",
+            )
+            await self.seek(tp, first)
+        else:
+            log.info("offsets.gap", topic=tp.topic, partition=tp.partition, start=start, end=end)
 
-    async def first_offset_from(self, tp: TP, offset: int) -> int | None:
-        """The offset of the first record at or after `offset`, read by a separate consumer."""
+    async def offsets_between(self, tp: TP, start: int, end: int) -> set[int]:
+        """Offsets of the records in ``[start, end)``, read by a separate consumer."""
         conf = self.app.conf
         transport = cast(faust_aiokafka.Transport, self.transport)
         probe = aiokafka.AIOKafkaConsumer(
@@ -210,15 +252,15 @@ class GuardedConsumer(faust_aiokafka.Consumer):
         try:
             partition = aiokafka.TopicPartition(tp.topic, tp.partition)
             probe.assign([partition])
-            probe.seek(partition, offset)
+            probe.seek(partition, start)
+            found: set[int] = set()
             deadline = time.monotonic() + PROBE_TIMEOUT_SECONDS
             while time.monotonic() < deadline:
-                batch = await probe.getmany(partition, timeout_ms=1000, max_records=1)
-                records = batch.get(partition)
-                if records:
-                    return int(records[0].offset)
-                await asyncio.sleep(0)
-            return None
+                if await probe.position(partition) >= end:
+                    return found
+                batch = await probe.getmany(partition, timeout_ms=500, max_records=500)
+                found.update(r.offset for r in batch.get(partition, ()) if r.offset < end)
+            raise TimeoutError(f"reading offsets {start}-{end} of {tp.topic}[{tp.partition}]")
         finally:
             await probe.stop()
 

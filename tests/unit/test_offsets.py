@@ -7,10 +7,16 @@ from collections.abc import AsyncIterator
 import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, Message
 
 from streams import metrics
-from streams.offsets import CommitDecision, GuardedConsumer, WirewatchApp, next_commit
+from streams.offsets import (
+    CommitDecision,
+    GuardedConsumer,
+    WirewatchApp,
+    missing_ranges,
+    next_commit,
+)
 
 RAW = TP("articles.raw", 0)
 
@@ -24,13 +30,13 @@ RAW = TP("articles.raw", 0)
         # only the contiguous part: 483 is missing
         (480, [480, 481, 484, 485], [], CommitDecision(482)),
         # the record at the committed offset is not done: nothing, and it is a hole
-        (480, [481, 482], [], CommitDecision(None, hole=480)),
-        (480, [485, 486, 487], [], CommitDecision(None, hole=480)),
+        (480, [481, 482], [], CommitDecision(None, hole=(480, 481))),
+        (480, [485, 486, 487], [], CommitDecision(None, hole=(480, 485))),
         # offsets the fetcher saw missing count as done ...
         (480, [480, 483], [(481, 483)], CommitDecision(484)),
         (480, [482], [(480, 482)], CommitDecision(483)),
         # ... but a gap that ends before the committed offset credits nothing
-        (480, [482], [(470, 479)], CommitDecision(None, hole=480)),
+        (480, [482], [(470, 479)], CommitDecision(None, hole=(480, 482))),
         # offsets below the committed one are already committed
         (480, [470, 471], [], CommitDecision(None)),
         (480, [], [], CommitDecision(None)),
@@ -77,7 +83,7 @@ def test_no_commit_over_the_record_at_the_committed_offset(consumer: GuardedCons
     consumer._committed_offset[RAW] = 480
     ack(consumer, RAW, 481, 482)
     assert consumer._new_offset(RAW) is None
-    assert consumer._holes[RAW].offset == 480
+    assert consumer._holes[RAW].start == 480
     # Faust's rule accepts a run starting one after the committed offset.
     assert FaustConsumer._new_offset(consumer, RAW) == 483
 
@@ -97,64 +103,82 @@ async def test_a_skipped_record_is_fetched_again(
     consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     consumer._committed_offset[RAW] = 480
-    ack(consumer, RAW, 481, 482)
+    ack(consumer, RAW, 483, 484)
     assert consumer._new_offset(RAW) is None
+    assert (consumer._holes[RAW].start, consumer._holes[RAW].end) == (480, 483)
     seeks: list[tuple[TP, int]] = []
 
-    async def first_offset_from(tp: TP, offset: int) -> int:
-        return offset  # the record exists
+    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
+        return {481, 482}  # 480 holds no record (say a transaction marker); 481, 482 do
 
     async def seek(tp: TP, offset: int) -> None:
         seeks.append((tp, offset))
 
-    monkeypatch.setattr(consumer, "first_offset_from", first_offset_from)
+    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
     monkeypatch.setattr(consumer, "seek", seek)
     monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
     before = metrics.OFFSET_HOLES.labels(topic=RAW.topic)._value.get()
     await consumer.resolve_holes()
-    assert seeks == [(RAW, 480)]
+    assert seeks == [(RAW, 481)]
     assert metrics.OFFSET_HOLES.labels(topic=RAW.topic)._value.get() == before + 1
-    # Nothing was committed meanwhile; once 480 is finished again the run commits.
-    ack(consumer, RAW, 480)
-    assert consumer._new_offset(RAW) == 483
+    # 480 is credited, 481 is not done yet: still nothing past it is committed ...
+    assert consumer._new_offset(RAW) == 481
+    consumer._committed_offset[RAW] = 481  # what Faust records after the commit
+    assert consumer._new_offset(RAW) is None
+    # ... until the records fetched again are done.
+    ack(consumer, RAW, 481, 482)
+    assert consumer._new_offset(RAW) == 485
 
 
-async def test_a_hole_without_a_record_is_credited_as_a_gap(
+async def test_a_hole_without_records_is_credited_as_a_gap(
     consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # e.g. a transaction marker at 480: the first record at or after 480 is 481
     consumer._committed_offset[RAW] = 480
-    ack(consumer, RAW, 481, 482)
+    ack(consumer, RAW, 482, 483)
     assert consumer._new_offset(RAW) is None
 
-    async def first_offset_from(tp: TP, offset: int) -> int:
-        return 481
+    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
+        return set()  # e.g. compacted away
 
     async def seek(tp: TP, offset: int) -> None:
         raise AssertionError("no record to fetch again")
 
-    monkeypatch.setattr(consumer, "first_offset_from", first_offset_from)
+    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
     monkeypatch.setattr(consumer, "seek", seek)
     monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
     await consumer.resolve_holes()
-    assert consumer._new_offset(RAW) == 483
+    assert consumer._new_offset(RAW) == 484
 
 
-async def test_a_record_still_in_flight_is_not_a_hole(
+async def test_a_young_hole_waits(
     consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    consumer.app.offset_hole_seconds = 60.0  # type: ignore[attr-defined]
     consumer._committed_offset[RAW] = 480
     ack(consumer, RAW, 481)
     assert consumer._new_offset(RAW) is None
 
-    async def first_offset_from(tp: TP, offset: int) -> int:
-        raise AssertionError("an in-flight record must not be probed")
+    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
+        raise AssertionError("too early to ask the broker")
 
-    monkeypatch.setattr(consumer, "first_offset_from", first_offset_from)
+    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
     monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
-    monkeypatch.setattr(consumer, "_in_flight", lambda tp, offset: (tp, offset) == (RAW, 480))
     await consumer.resolve_holes()
-    assert consumer._holes[RAW].offset == 480
+    assert consumer._holes[RAW].start == 480
+
+
+async def test_jumps_seen_by_the_fetch_loop_are_not_counted_as_done(
+    consumer: GuardedConsumer,
+) -> None:
+    # Records 832-844 were fetched and dropped; the fetch loop next sees 845.
+    consumer._committed_offset[RAW] = 832
+    await consumer._add_gap(RAW, 832, 845)
+    ack(consumer, RAW, 845, 846)
+    assert consumer._new_offset(RAW) is None
+    # Faust's own rule commits 846: over thirteen records never processed.
+    consumer._gap[RAW].addi(832, 846)
+    consumer._acked[RAW][:] = [845, 846]
+    assert FaustConsumer._new_offset(consumer, RAW) == 846
 
 
 async def test_partitions_without_a_commit_start_at_the_reset_position(
@@ -177,3 +201,67 @@ async def test_partitions_without_a_commit_start_at_the_reset_position(
     assert consumer._committed_offset[other] == 17
     ack(consumer, RAW, 0, 1)
     assert consumer._new_offset(RAW) == 2
+
+
+def message(tp: TP, offset: int, generation: int) -> Message:
+    return Message(
+        tp.topic,
+        tp.partition,
+        offset,
+        0.0,
+        0,
+        None,
+        b"k",
+        b"v",
+        None,
+        tp=tp,
+        generation_id=generation,
+    )
+
+
+def test_acks_of_messages_fetched_before_a_rebalance_do_not_count(
+    consumer: GuardedConsumer,
+) -> None:
+    # Faust's stream skips such a message unprocessed and acks it.
+    consumer.app.topics.acks_enabled_for = lambda topic: True  # type: ignore[method-assign]
+    consumer.app.consumer_generation_id = 7
+    consumer._committed_offset[RAW] = 361
+    stale = message(RAW, 361, generation=6)
+    consumer._unacked_messages.add(stale)
+    assert consumer.ack(stale) is False
+    assert stale.acked and stale not in consumer._unacked_messages  # nothing waits for it
+    assert consumer._new_offset(RAW) is None
+    # The copy fetched again in this generation counts.
+    assert consumer.ack(message(RAW, 361, generation=7)) is True
+    assert consumer._new_offset(RAW) == 362
+
+
+async def test_seeking_to_the_committed_offsets_forgets_earlier_acks(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def faust_perform_seek(self: GuardedConsumer) -> None:
+        self._committed_offset[RAW] = 361
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "perform_seek", faust_perform_seek)
+    monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
+    # acked while the partition was being revoked, e.g. by a stream that skipped them
+    ack(consumer, RAW, 361, 362, 363)
+    consumer._gap[RAW].addi(364, 370)
+    await consumer.perform_seek()
+    assert consumer._new_offset(RAW) is None
+    assert not consumer._acked_index[RAW] and not consumer._gap[RAW]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "existing", "expected"),
+    [
+        (480, 485, set(), [(480, 485)]),
+        (480, 485, {480, 481, 482, 483, 484}, []),
+        (480, 485, {482}, [(480, 482), (483, 485)]),
+        (480, 485, {480, 499}, [(481, 485)]),
+    ],
+)
+def test_missing_ranges(
+    start: int, end: int, existing: set[int], expected: list[tuple[int, int]]
+) -> None:
+    assert missing_ranges(start, end, existing) == expected
