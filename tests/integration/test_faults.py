@@ -142,6 +142,20 @@ def test_worker_killed_with_sigkill_mid_stream_then_restarted(iso: Isolated) -> 
     assert result["restarts"] == 1
 
 
+def test_worker_killed_then_restarted_with_dynamic_membership(iso: Isolated) -> None:
+    # Without a stable instance id the restarted worker is a new group member: the group
+    # rebalances when it joins and again when the killed member's session expires. Records
+    # that Faust fetches and drops across those rebalances must come again, not be committed
+    # over (streams/offsets.py).
+    def kill(iso: Isolated, workers: list) -> None:
+        os.killpg(workers[0].pid, signal.SIGKILL)
+        workers[0].wait(timeout=30)
+        workers.append(iso.start_worker("worker2"))
+
+    result = run_with_fault(iso, kill)
+    assert result["restarts"] == 1
+
+
 def test_elasticsearch_stopped_for_20_seconds_mid_stream(
     iso: Isolated, private_stack: Settings
 ) -> None:
