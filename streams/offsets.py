@@ -62,7 +62,7 @@ class CommitDecision:
     offset: int | None
     """The new committed offset (the next record to read), or None: nothing to commit."""
     hole: tuple[int, int] | None = None
-    """Offsets ``[start, end)`` not done while the one at `end` is: a hole."""
+    """``[start, end)``: the committed offset is not done while later ones up to `end` are."""
 
 
 def next_commit(
@@ -73,7 +73,7 @@ def next_commit(
     `committed` is Kafka's committed offset: the next record to process. `gaps` are
     half-open ranges of offsets known to hold no record; they count as done. The result
     commits the contiguous run that starts exactly at `committed`; if the record there is
-    not done while later ones are, it reports the hole up to the first finished offset.
+    not done while later ones are, it reports the hole, up to just after the last one done.
     """
     finished = {offset for offset in done if offset >= committed}
     for begin, end in gaps:
@@ -86,7 +86,7 @@ def next_commit(
         return CommitDecision(frontier)
     later = [offset for offset in finished if offset > committed]
     if later:
-        return CommitDecision(None, hole=(committed, min(later)))
+        return CommitDecision(None, hole=(committed, max(later) + 1))
     return CommitDecision(None)
 
 
@@ -210,7 +210,7 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             await self.resolve_hole(tp, hole.start, hole.end)
 
     async def resolve_hole(self, tp: TP, start: int, end: int) -> None:
-        """Credit the offsets of ``[start, end)`` that hold no record; seek back to the rest."""
+        """Credit offsets of ``[start, end)`` that hold no record; fetch skipped records again."""
         try:
             existing = await self.offsets_between(tp, start, end)
         except Exception as exc:  # the next commit attempt finds the hole again
@@ -220,15 +220,16 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             return
         for begin, stop in missing_ranges(start, end, existing):
             self._gap[tp].addi(begin, stop)
-        if existing:
-            first = min(existing)
+        skipped = existing - self._acked_index[tp]
+        if skipped:
+            first = min(skipped)
             metrics.OFFSET_HOLES.labels(topic=tp.topic).inc()
             log.warning(
                 "offsets.hole",
                 topic=tp.topic,
                 partition=tp.partition,
                 offset=first,
-                records=len(existing),
+                records=len(skipped),
                 action="seek back and deliver again",
             )
             await self.seek(tp, first)

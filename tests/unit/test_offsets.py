@@ -30,13 +30,13 @@ RAW = TP("articles.raw", 0)
         # only the contiguous part: 483 is missing
         (480, [480, 481, 484, 485], [], CommitDecision(482)),
         # the record at the committed offset is not done: nothing, and it is a hole
-        (480, [481, 482], [], CommitDecision(None, hole=(480, 481))),
-        (480, [485, 486, 487], [], CommitDecision(None, hole=(480, 485))),
+        (480, [481, 482], [], CommitDecision(None, hole=(480, 483))),
+        (480, [485, 486, 487], [], CommitDecision(None, hole=(480, 488))),
         # offsets the fetcher saw missing count as done ...
         (480, [480, 483], [(481, 483)], CommitDecision(484)),
         (480, [482], [(480, 482)], CommitDecision(483)),
         # ... but a gap that ends before the committed offset credits nothing
-        (480, [482], [(470, 479)], CommitDecision(None, hole=(480, 482))),
+        (480, [482], [(470, 479)], CommitDecision(None, hole=(480, 483))),
         # offsets below the committed one are already committed
         (480, [470, 471], [], CommitDecision(None)),
         (480, [], [], CommitDecision(None)),
@@ -105,11 +105,13 @@ async def test_a_skipped_record_is_fetched_again(
     consumer._committed_offset[RAW] = 480
     ack(consumer, RAW, 483, 484)
     assert consumer._new_offset(RAW) is None
-    assert (consumer._holes[RAW].start, consumer._holes[RAW].end) == (480, 483)
+    assert (consumer._holes[RAW].start, consumer._holes[RAW].end) == (480, 485)
     seeks: list[tuple[TP, int]] = []
 
     async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
-        return {481, 482}  # 480 holds no record (say a transaction marker); 481, 482 do
+        assert (start, end) == (480, 485)
+        # 480 holds no record (say a transaction marker); 481, 482 were skipped; 483, 484 done
+        return {481, 482, 483, 484}
 
     async def seek(tp: TP, offset: int) -> None:
         seeks.append((tp, offset))
