@@ -59,7 +59,8 @@ def main() -> None:
 
         def dead() -> set[str]:
             return {
-                json.loads(v or b"{}").get("article_id") for _, v in read_topic(settings, settings.topic_dlq)
+                json.loads(v or b"{}").get("article_id")
+                for _, v in read_topic(settings, settings.topic_dlq)
             }
 
         def publish() -> None:
