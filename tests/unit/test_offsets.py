@@ -99,6 +99,27 @@ def test_a_contiguous_run_is_committed_and_forgotten(consumer: GuardedConsumer) 
     assert RAW not in consumer._holes
 
 
+class Broker:
+    """Stands in for the probe and the seek of a consumer assigned only `RAW`."""
+
+    def __init__(self, records: set[int]) -> None:
+        self.records = records
+        self.probed: list[tuple[int, int]] = []
+        self.seeks: list[int] = []
+
+    def attach(self, consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
+            self.probed.append((start, end))
+            return {o for o in self.records if start <= o < end}
+
+        async def seek(tp: TP, offset: int) -> None:
+            self.seeks.append(offset)
+
+        monkeypatch.setattr(consumer, "offsets_between", offsets_between)
+        monkeypatch.setattr(consumer, "seek", seek)
+        monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
+
+
 async def test_a_skipped_record_is_fetched_again(
     consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,22 +127,13 @@ async def test_a_skipped_record_is_fetched_again(
     ack(consumer, RAW, 483, 484)
     assert consumer._new_offset(RAW) is None
     assert (consumer._holes[RAW].start, consumer._holes[RAW].end) == (480, 485)
-    seeks: list[tuple[TP, int]] = []
-
-    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
-        assert (start, end) == (480, 485)
-        # 480 holds no record (say a transaction marker); 481, 482 were skipped; 483, 484 done
-        return {481, 482, 483, 484}
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append((tp, offset))
-
-    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
-    monkeypatch.setattr(consumer, "seek", seek)
-    monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
+    # 480 holds no record (say a transaction marker); 481, 482 were skipped; 483, 484 done
+    broker = Broker({481, 482, 483, 484})
+    broker.attach(consumer, monkeypatch)
     before = metrics.OFFSET_HOLES.labels(topic=RAW.topic)._value.get()
     await consumer.resolve_holes()
-    assert seeks == [(RAW, 481)]
+    assert broker.probed == [(480, 485)]
+    assert broker.seeks == [481]
     assert metrics.OFFSET_HOLES.labels(topic=RAW.topic)._value.get() == before + 1
     # 480 is credited, 481 is not done yet: still nothing past it is committed ...
     assert consumer._new_offset(RAW) == 481
@@ -138,17 +150,10 @@ async def test_a_hole_without_records_is_credited_as_a_gap(
     consumer._committed_offset[RAW] = 480
     ack(consumer, RAW, 482, 483)
     assert consumer._new_offset(RAW) is None
-
-    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
-        return set()  # e.g. compacted away
-
-    async def seek(tp: TP, offset: int) -> None:
-        raise AssertionError("no record to fetch again")
-
-    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
-    monkeypatch.setattr(consumer, "seek", seek)
-    monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
+    broker = Broker({482, 483})  # 480 and 481 e.g. compacted away
+    broker.attach(consumer, monkeypatch)
     await consumer.resolve_holes()
+    assert broker.seeks == []
     assert consumer._new_offset(RAW) == 484
 
 
@@ -159,13 +164,10 @@ async def test_a_young_hole_waits(
     consumer._committed_offset[RAW] = 480
     ack(consumer, RAW, 481)
     assert consumer._new_offset(RAW) is None
-
-    async def offsets_between(tp: TP, start: int, end: int) -> set[int]:
-        raise AssertionError("too early to ask the broker")
-
-    monkeypatch.setattr(consumer, "offsets_between", offsets_between)
-    monkeypatch.setattr(consumer, "assignment", lambda: {RAW})
+    broker = Broker({480, 481})
+    broker.attach(consumer, monkeypatch)
     await consumer.resolve_holes()
+    assert broker.probed == []  # too early to ask the broker
     assert consumer._holes[RAW].start == 480
 
 
