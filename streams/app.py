@@ -11,6 +11,9 @@ here lets an exception escape for a single message):
   dead letters were delivered by Kafka (acks=all) or the documents were accepted by
   Elasticsearch. A crash before that means redelivery, and `_id` = article id makes
   redelivery overwrite instead of duplicate.
+- Commits: the app reads Kafka through `streams.offsets.GuardedConsumer`, which commits only
+  offsets whose records an agent finished (Faust's own bookkeeping can commit records that
+  never reached an agent; see that module).
 """
 
 from __future__ import annotations
