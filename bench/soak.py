@@ -15,12 +15,12 @@ import signal
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 from bench.common import isolated_pipeline, load_articles, machine, merge_results, rss_mib, worker
 from streams.elastic import make_client
 from streams.kafka_io import Publisher
+from streams.logs import delivery_counts
 from streams.ops import read_topic
 
 
@@ -112,12 +112,9 @@ def main() -> None:
             proc_cm.__exit__(None, None, None)
         elapsed = time.monotonic() - start
         # Records the guarded consumer found skipped and fetched again (streams/offsets.py).
-        logs = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("worker-*.log"))
+        logs = "\n".join(p.read_text(errors="replace") for p in Path(tmp).glob("worker-*.log"))
         holes = logs.count("offsets.hole")
-        deliveries: Counter[str] = Counter()
-        for line in logs.splitlines():
-            if line.startswith("{") and '"index.delivery"' in line:
-                deliveries.update(json.loads(line)["ids"])
+        deliveries = delivery_counts(logs)
         stale_acks = logs.count("offsets.stale_ack")
         feeder.join(timeout=60)
         got, gone = indexed(), dead()

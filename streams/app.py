@@ -45,6 +45,7 @@ from streams import metrics
 from streams.alerts import forward_indexed, register_alerts
 from streams.deadletter import DeadLetter, article_id_hint, event_value
 from streams.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.logs import AUDIT_DELIVERY
 from streams.offsets import WirewatchApp
 from streams.retry import backoff
 from streams.settings import Settings
@@ -281,7 +282,7 @@ class Pipeline(mode.Service):
             if self.settings.audit_deliveries:
                 # One line per batch: which documents this write delivers, and from where.
                 log.info(
-                    "index.delivery",
+                    AUDIT_DELIVERY,
                     ids=sorted(requests),
                     offsets=sorted({(r.partition, r.offset) for r in requests.values()}),
                 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections import Counter
 
 import structlog
 
@@ -29,3 +31,16 @@ def configure(*, json: bool = False, level: str = "INFO") -> None:
     # The clients are chatty at INFO; their warnings still show.
     for name in ("kafka", "aiokafka", "elastic_transport", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+AUDIT_DELIVERY = "index.delivery"
+"""The event of the index agent's delivery audit line (`WIREWATCH_AUDIT_DELIVERIES`)."""
+
+
+def delivery_counts(log_text: str) -> Counter[str]:
+    """How many times the index agent wrote each article id, from JSON worker logs."""
+    counts: Counter[str] = Counter()
+    for line in log_text.splitlines():
+        if line.startswith("{") and f'"{AUDIT_DELIVERY}"' in line:
+            counts.update(json.loads(line)["ids"])
+    return counts

@@ -164,6 +164,12 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                     message.acked = True
                     self._unacked_messages.discard(message)
                     metrics.STALE_ACKS.labels(topic=message.topic).inc()
+                    log.info(
+                        "offsets.stale_ack",
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                    )
             return False
         return bool(super().ack(message))
 

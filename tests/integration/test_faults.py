@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from processors.ingest import article_from_mapping
 from processors.models import Article
 from streams import stack
 from streams.kafka_io import Publisher
+from streams.logs import delivery_counts
 from streams.ops import read_topic
 from streams.settings import Settings
 from tests.integration.conftest import Isolated, isolation, stop_process
@@ -108,11 +108,9 @@ def run_with_fault(
     assert dead == set(), f"valid articles were dead-lettered: {letters[:3]}"
     # No document indexed more often than the index agent received it: every worker logs each
     # batch it writes (WIREWATCH_AUDIT_DELIVERIES), so deliveries are counted, not assumed.
-    deliveries: Counter[str] = Counter()
-    for log_file in iso.logs.glob("*.log"):
-        for line in log_file.read_text(errors="replace").splitlines():
-            if line.startswith("{") and '"index.delivery"' in line:
-                deliveries.update(json.loads(line)["ids"])
+    deliveries = delivery_counts(
+        "\n".join(f.read_text(errors="replace") for f in iso.logs.glob("*.log"))
+    )
     iso.es.indices.refresh(index=iso.settings.es_alias)
     hits = iso.es.search(
         index=iso.settings.es_alias,
