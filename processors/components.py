@@ -91,12 +91,25 @@ def merge_entities(
     replaces them ("U.N." + "Security Council"); a match where the model found nothing is
     added unless it looks like part of a longer capitalised name.
     """
-    out = list(ents)
+    # Entities kept so far never overlap one another, so a token index finds the ones a
+    # match overlaps in O(len(match)): a scan of all of them per match is quadratic, and an
+    # article of 20,000 place names took minutes.
+    live: dict[tuple[int, int], Span] = {}
+    at: dict[int, tuple[int, int]] = {}
+
+    def keep(e: Span) -> None:
+        live[(e.start, e.end)] = e
+        for i in range(e.start, e.end):
+            at[i] = (e.start, e.end)
+
+    for e in ents:
+        keep(e)
     for span, entry in matches:
-        overlapping = [e for e in out if e.start < span.end and span.start < e.end]
+        keys = dict.fromkeys(at[i] for i in range(span.start, span.end) if i in at)
+        overlapping = [live[k] for k in keys]
         if not overlapping:
             if not _part_of_longer_name(span):
-                out.append(span)
+                keep(span)
             continue
         if any(
             e.start <= span.start and span.end <= e.end and len(e) > len(span) for e in overlapping
@@ -109,9 +122,12 @@ def merge_entities(
             e = overlapping[0]
             if e.label_ == "PERSON" and entry.kind in {"city", "region"}:
                 continue
-        out = [e for e in out if e not in overlapping]
-        out.append(span)
-    return sorted(out, key=lambda s: s.start)
+        for k in keys:
+            gone = live.pop(k)
+            for i in range(gone.start, gone.end):
+                del at[i]
+        keep(span)
+    return sorted(live.values(), key=lambda s: s.start)
 
 
 def trim_span(span: Span, person_titles: frozenset[str] = frozenset()) -> Span | None:

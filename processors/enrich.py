@@ -31,6 +31,13 @@ LABELS = components.LABELS
 ENGLISH = frozenset({"en", UNDETERMINED})
 _PLACE_LABELS = frozenset({"GPE", "LOC"})
 _COUNTRY_LABELS = frozenset({"GPE", "LOC", "NORP"})
+MAX_MODEL_CHARS = 100_000
+"""Characters of an article the model reads by default (setting `max_enrich_chars`)."""
+MAX_ENTITIES = 300
+"""Entities kept per article: a body of 20,000 capitalised words would otherwise give
+thousands, each a nested Elasticsearch document. The most-mentioned are kept."""
+MAX_FACET_VALUES = 100
+"""Values kept per facet (persons, organizations, places), the most-mentioned first."""
 
 
 @lru_cache(maxsize=4)
@@ -78,8 +85,23 @@ def prepare(article: Article) -> _Prepared:
     return _Prepared(article, norm, language)
 
 
+def model_text(text: str, max_chars: int) -> str:
+    """The part of an article's text the model reads: all of it, or the first `max_chars`
+    characters cut at a space (a hostile or runaway article must not hold the worker for
+    minutes; a long news article has some 10,000 characters)."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", max_chars // 2, max_chars)
+    return text[: cut if cut > 0 else max_chars]
+
+
 def enrich_articles(
-    articles: Sequence[Article], *, model: str, now: datetime | None = None, batch_size: int = 32
+    articles: Sequence[Article],
+    *,
+    model: str,
+    now: datetime | None = None,
+    batch_size: int = 32,
+    max_chars: int = MAX_MODEL_CHARS,
 ) -> list[EnrichedArticle]:
     """Enrich a batch of articles with one `nlp.pipe` pass over the English ones."""
     nlp = load_pipeline(model)
@@ -90,7 +112,7 @@ def enrich_articles(
     docs = dict(
         zip(
             (id(p) for p in english),
-            nlp.pipe((p.text for p in english), batch_size=batch_size),
+            nlp.pipe((model_text(p.text, max_chars) for p in english), batch_size=batch_size),
             strict=True,
         )
     )
@@ -104,9 +126,17 @@ def build_record(
     a = prep.article
     entities = doc_entities(doc) if doc is not None else []
     evs = doc_events(doc, prep.body_offset) if doc is not None else []
+    truncated: list[str] = []
+    if doc is not None and len(doc.text) < len(prep.text):
+        truncated.append("text")  # the model read only the start (see `model_text`)
+    entities = _ranked(entities, MAX_ENTITIES, "entities", truncated)
 
-    def by(labels: set[str] | frozenset[str]) -> list[str]:
-        return sorted({e.canonical for e in entities if e.label in labels})
+    def by(labels: set[str] | frozenset[str], facet: str) -> list[str]:
+        ranked = _ranked([e for e in entities if e.label in labels], MAX_FACET_VALUES, facet, [])
+        kept = {e.canonical for e in ranked}
+        if len(kept) < len({e.canonical for e in entities if e.label in labels}):
+            truncated.append(facet)
+        return sorted(kept)
 
     return EnrichedArticle(
         id=a.id,
@@ -120,16 +150,28 @@ def build_record(
         language=prep.language,
         entities=entities,
         countries=sorted({e.country for e in entities if e.country and e.label in _COUNTRY_LABELS}),
-        persons=by({"PERSON"}),
-        organizations=by({"ORG"}),
-        places=by(_PLACE_LABELS),
+        persons=by({"PERSON"}, "persons"),
+        organizations=by({"ORG"}, "organizations"),
+        places=by(_PLACE_LABELS, "places"),
         events=evs,
         event_types=sorted({e.type for e in evs}),
         entity_ids=sorted({e.id for e in entities}),
         event_actors=sorted({x for e in evs for x in (e.source, e.target) if x}),
         enrichment_version=version,
         date_problem=a.date_problem,
+        truncated=truncated,
     )
+
+
+def _ranked(entities: list[Entity], limit: int, name: str, truncated: list[str]) -> list[Entity]:
+    """The `limit` most-mentioned entities (ties: first mentioned first), in text order;
+    notes `name` in `truncated` when some were cut."""
+    if len(entities) <= limit:
+        return entities
+    truncated.append(name)
+    order = {id(e): i for i, e in enumerate(entities)}
+    keep = sorted(entities, key=lambda e: (-e.count, order[id(e)]))[:limit]
+    return sorted(keep, key=lambda e: order[id(e)])
 
 
 def doc_entities(doc: Doc) -> list[Entity]:

@@ -10,6 +10,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_VERSION = 2**63 - 1
+"""Largest external version Elasticsearch accepts (a signed 64-bit long)."""
+
 
 class Article(BaseModel):
     """One news article as published to `articles.raw`."""
@@ -28,8 +31,9 @@ class Article(BaseModel):
     """Publisher or wire service (Kyodo, Reuters, AP, ...)."""
     url: str | None = None
     """Canonical URL of the article, when known."""
-    version: int | None = None
-    """Version of this article at its source; a higher version replaces a lower one."""
+    version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
+    """Version of this article at its source; a higher version replaces a lower one. Within
+    Elasticsearch's external version range, which refuses any other value."""
     date_problem: str | None = None
     """Why `published_at` is empty although the input carried a date."""
 
@@ -109,6 +113,9 @@ class EnrichedArticle(BaseModel):
     story_id: str | None = None
     enrichment_version: str
     date_problem: str | None = None
+    truncated: list[str] = Field(default_factory=list)
+    """Lists cut to their most-mentioned values because the article names too many
+    ("entities", "persons", ...); empty when nothing was cut."""
 
     def document(self) -> dict[str, object]:
         """The Elasticsearch document for this record (JSON-safe)."""

@@ -1,14 +1,18 @@
 """Validation at the edge: raw Kafka bytes -> `Article`, or `InvalidArticle` with a reason.
 
 Reasons are short stable words (they become the dead letter's `reason`):
-`too_large`, `invalid_utf8`, `binary`, `invalid_json`, `not_an_object`, `invalid_field`,
-`missing_text`, `empty_body`.
+`too_large`, `invalid_utf8`, `binary`, `too_deep`, `invalid_json`, `invalid_number`,
+`invalid_string`, `not_an_object`, `invalid_field`, `missing_text`, `empty_body`.
+
+Nothing else sees a message before these checks: size, then UTF-8, then control characters,
+then nesting depth (checked before decoding, see `processors.safejson`), numbers (finite,
+64-bit), strings (no lone surrogates), then the fields (`version` within Elasticsearch's
+external version range, 0 to 2^63-1, is checked by the `Article` model).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 from datetime import datetime
 from html.parser import HTMLParser
@@ -18,10 +22,12 @@ from pydantic import ValidationError
 
 from processors.errors import InvalidArticle
 from processors.models import Article
+from processors.safejson import JSONRejected, decode_json
 
 _HTML_HINT = re.compile(
     r"<\s*(p|div|br|span|a|script|style|html|body|b|i|em|strong|h[1-6]|ul|li)\b", re.I
 )
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
 _BLOCK_TAGS = {
     "p",
@@ -96,11 +102,9 @@ def parse_raw_article(raw: bytes, *, max_bytes: int = 1_000_000) -> Article:
     if _is_binary(text):
         raise InvalidArticle("binary", detail="control characters: not a JSON text")
     try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArticle(
-            "invalid_json", detail=f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
+        data: Any = decode_json(text)
+    except JSONRejected as exc:
+        raise InvalidArticle(exc.reason, detail=exc.detail) from exc
     if not isinstance(data, dict):
         raise InvalidArticle("not_an_object", detail=f"got a JSON {type(data).__name__}")
     return validate_mapping(data)
@@ -113,8 +117,10 @@ def validate_mapping(data: dict[str, Any]) -> Article:
             raise InvalidArticle(
                 "invalid_field", detail=f"{key} must be a string, got {type(data[key]).__name__}"
             )
-    title = (data.get("title") or "").strip()
-    body = (data.get("body") or "").strip()
+    # Control characters that arrive escaped in the JSON ("\u0000") are dropped from the
+    # text: they carry nothing a reader sees and break tokenisers and Kibana displays.
+    title = _CONTROLS.sub("", data.get("title") or "").strip()
+    body = _CONTROLS.sub("", data.get("body") or "").strip()
     if not title and not body:
         raise InvalidArticle("missing_text", detail="neither title nor body")
     if not body:

@@ -31,7 +31,9 @@ Error policy (as in streams/app.py):
 - an alert Elasticsearch rejects for good (400) -> dead letter of the article;
 - a rule whose query fails at search time -> logged and counted (`wirewatch_rule_errors_total`),
   the other rules still run (sync validates queries, so this means a mapping change);
-- anything unexpected (a bug) -> fail-stop before the ack (`streams.app.run_batch`), so the
+- anything unexpected (a bug) -> the batch runner (`streams.batches.run_batch`) runs the
+  batch's records one at a time and dead-letters the one at fault as `processing_failed`;
+  a process-wide error fail-stops before the ack, so the
   batch is redelivered after the restart;
 - offsets are acked when the batch returns, i.e. after every alert is in the index and on the
   topic (acks=all). The webhook runs after that, in the background, with retries and
@@ -57,14 +59,10 @@ import aiohttp
 import faust
 import mode
 import structlog
-from aiokafka.errors import KafkaError as AIOKafkaError  # type: ignore[import-untyped]
 from elasticsearch import (
     ApiError,
     AsyncElasticsearch,
-    ConnectionError,
-    ConnectionTimeout,
     Elasticsearch,
-    TransportError,
 )
 from faust.streams import Stream
 from faust.types import EventT, StreamT
@@ -91,15 +89,17 @@ from processors.rules import (
     to_es_query,
 )
 from streams import metrics
+from streams.batches import run_batch
 from streams.deadletter import event_value
 from streams.elastic import (
     DEPLOY_DIR,
-    TRANSIENT_STATUS,
     BulkOutcome,
     IndexRequest,
     make_async_client,
     template_body,
+    wait_for_index,
 )
+from streams.faults import TRANSIENT_STATUS, is_transient
 from streams.retry import backoff
 from streams.settings import Settings
 
@@ -167,13 +167,6 @@ class DeadLetterer(Protocol):
 # ---------------------------------------------------------------------- retries
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the node or broker is away, overloaded or failing for now."""
-    if isinstance(exc, ApiError):
-        return exc.status_code in TRANSIENT_STATUS
-    return isinstance(exc, ConnectionError | ConnectionTimeout | TransportError | AIOKafkaError)
-
-
 async def retry_forever(what: str, call: Callable[[], Awaitable[T]]) -> T:
     """Run `call` until it succeeds, backing off on transient errors; others propagate."""
     attempt = 0
@@ -222,7 +215,7 @@ def ensure_alert_indices(es: Elasticsearch, settings: Settings) -> None:
         else:
             mappings = body["template"]["mappings"]
             es.indices.put_mapping(index=index, properties=mappings["properties"])
-        es.cluster.health(index=index, wait_for_status="yellow", timeout="30s")
+        wait_for_index(es, index)
 
 
 class TopicLayoutError(WirewatchError):
@@ -235,18 +228,11 @@ def ensure_alert_topics(settings: Settings) -> None:
     The story topic must have exactly one partition (see streams/stories.py): one that was
     created with more is refused with a clear error instead of splitting the story state.
     """
-    from kafka import KafkaAdminClient
+    from streams.kafka_io import ensure_topics
 
-    from streams.kafka_io import _security, ensure_topics
-
-    ensure_topics(settings.model_copy(update={"topic_partitions": 1}), [settings.topic_stories])
+    single = settings.model_copy(update={"topic_partitions": 1})
+    partitions = ensure_topics(single, [settings.topic_stories])[settings.topic_stories]
     ensure_topics(settings, [settings.topic_indexed, settings.topic_alerts])
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **_security(settings))
-    try:
-        (described,) = admin.describe_topics([settings.topic_stories])
-    finally:
-        admin.close()
-    partitions = len(described.get("partitions") or [])
     if partitions != 1:
         raise TopicLayoutError(
             f"topic {settings.topic_stories!r} has {partitions} partitions; story clustering "
@@ -658,7 +644,7 @@ class AlertStage(mode.Service):
 
     async def alert_batch(self, events: Sequence[EventT[bytes]]) -> None:
         """One batch of indexed records. An unexpected error (a bug, not bad data or an
-        outage) propagates: `streams.app.run_batch` then stops the worker before the ack."""
+        outage) propagates to `streams.batches.run_batch`, which isolates the record at fault."""
         await self.ready.wait()
         await self._alert_batch(events)
         ARTICLES_CHECKED.inc(len(events))
@@ -784,14 +770,12 @@ def register_alerts(app: faust.App, settings: Settings, pipeline: Any, enriched:
     )
     app.service(stage)  # type: ignore[arg-type]
 
-    from streams.app import run_batch  # the shared fail-stop policy (app imports this module)
-
     @app.agent(indexed, name="wirewatch.alert")
     async def alert(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.alert_batch_size, within=settings.alert_batch_seconds
         ):
-            await run_batch("alert", stage.alert_batch, events)
+            await run_batch("alert", stage.alert_batch, events, pipeline.isolation)
 
     app.alerts = stage  # type: ignore[attr-defined]
     app.stories = story_stage  # type: ignore[attr-defined]

@@ -1,11 +1,14 @@
 """The Faust app: topics, the enrich agent, the index agent, health and metrics pages.
 
-Error policy (Faust acks a message whose agent raised and never retries it, so no agent
-here lets an exception escape for a single message):
+Error policy (Faust acks a message whose agent raised and never retries it, so every agent
+runs its batches through `streams.batches.run_batch`):
 - enrich: invalid input -> dead letter (reason + original bytes); an article whose
-  enrichment raises -> dead letter; a crashed enrichment process -> new process, retry.
-- index: a document Elasticsearch rejects (4xx) -> dead letter; unreachable node, timeouts,
-  429 and 5xx -> retry with backoff while consumption waits (backpressure), forever.
+  enrichment raises, or crashes the enrichment process, is isolated by the batch runner and
+  dead-lettered as `processing_failed` after `poison_attempts` tries alone; a model that
+  cannot load -> fail-stop at start, naming the model.
+- index: a document Elasticsearch rejects (4xx) -> dead letter, and a request refused as a
+  whole is split to find the documents at fault (`streams.elastic.BulkWriter`); unreachable
+  node, timeouts, 429 and 5xx -> retry with backoff while consumption waits (backpressure).
 - Offsets are acked only after the batch's effect is durable: `take_events` acks a batch
   after the agent body returns, and the body returns only after the enriched records /
   dead letters were delivered by Kafka (acks=all) or the documents were accepted by
@@ -23,7 +26,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -37,14 +40,16 @@ from faust.types import EventT, StreamT
 from prometheus_client import generate_latest
 from pydantic import ValidationError
 
-from processors.enrich import enrich_articles, load_pipeline
+from processors.enrich import enrich_articles, enrichment_version, load_pipeline
 from processors.errors import InvalidArticle
 from processors.models import Article, EnrichedArticle
 from processors.validate import parse_raw_article
 from streams import metrics
 from streams.alerts import forward_indexed, register_alerts
+from streams.batches import EXIT_FAIL_STOP, Isolation, run_batch
 from streams.deadletter import DeadLetter, article_id_hint, event_value
 from streams.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.faults import FatalError
 from streams.logs import AUDIT_DELIVERY
 from streams.offsets import WirewatchApp
 from streams.retry import backoff
@@ -72,6 +77,10 @@ def _key_text(key: object) -> str | None:
         except UnicodeDecodeError:
             return None
     return None
+
+
+class EnrichmentCrashed(Exception):
+    """The enrichment process died under a batch (a `bug` fault: isolate its articles)."""
 
 
 class Pipeline(mode.Service):
@@ -109,8 +118,19 @@ class Pipeline(mode.Service):
 
     async def on_start(self) -> None:
         self.pool = self._new_pool()
+        try:
+            await self.check_model()  # fail at start, not by dead-lettering every article
+        except FatalError as exc:
+            log.critical("enrich.model_unavailable", error=str(exc))
+            logging.shutdown()
+            os._exit(EXIT_FAIL_STOP)
         self.writer = BulkWriter(make_async_client(self.settings), self.settings.es_alias)
         self.ready.set()
+
+    @property
+    def isolation(self) -> Isolation:
+        """How every stage isolates a poison message (see streams.batches)."""
+        return Isolation(dead_letter=self.dead_letter, attempts=self.settings.poison_attempts)
 
     async def on_stop(self) -> None:
         if self.pool is not None:
@@ -203,15 +223,36 @@ class Pipeline(mode.Service):
             list(articles),
             model=self.settings.spacy_model,
             batch_size=self.settings.batch_size,
+            max_chars=self.settings.max_enrich_chars,
         )
-        for attempt in range(3):
-            assert self.pool is not None
-            try:
-                return await loop.run_in_executor(self.pool, call)
-            except BrokenProcessPool:
-                log.error("enrich.pool_broken", attempt=attempt)
-                self.pool = self._new_pool()
-        raise RuntimeError("the enrichment process keeps crashing")
+        assert self.pool is not None
+        try:
+            return await loop.run_in_executor(self.pool, call)
+        except BrokenProcessPool as exc:
+            # The process died under this batch: start a new one. If the new one cannot
+            # load the model, nothing can be enriched (fatal); else one of these articles
+            # may have killed it, which the batch runner finds out by running them alone.
+            log.error("enrich.pool_broken", articles=len(articles))
+            self.pool = self._new_pool()
+            await self.check_model()
+            raise EnrichmentCrashed(
+                f"the enrichment process died under {len(articles)} article(s)"
+            ) from exc
+
+    async def check_model(self) -> None:
+        """Load the spaCy model in the enrichment process; `FatalError` when it cannot."""
+        assert self.pool is not None
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self.pool, partial(enrichment_version, self.settings.spacy_model)
+            )
+        except Exception as exc:
+            raise FatalError(
+                f"the spaCy model {self.settings.spacy_model!r} cannot be loaded "
+                f"({type(exc).__name__}: {str(exc)[:300]}); install it or set "
+                "WIREWATCH_SPACY_MODEL to an installed pipeline"
+            ) from exc
 
     async def enrich_batch(self, events: Sequence[EventT[bytes]]) -> None:
         if self.pool is None:
@@ -228,23 +269,10 @@ class Pipeline(mode.Service):
             except InvalidArticle as exc:
                 await self.dead_letter(event, "enrich", exc.reason, exc.detail or exc.reason)
         if good:
-            try:
-                results = await self._run_enrich([a for _, a in good])
-                pairs = list(zip(good, results, strict=True))
-            except Exception:
-                log.exception("enrich.batch_failed", size=len(good))
-                pairs = []
-                for event, article in good:
-                    try:
-                        pairs.append(((event, article), (await self._run_enrich([article]))[0]))
-                    except Exception as exc:
-                        await self.dead_letter(
-                            event,
-                            "enrich",
-                            "enrichment_failed",
-                            f"{type(exc).__name__}: {exc}",
-                            article.id,
-                        )
+            # An article that makes enrichment raise fails the batch; the batch runner then
+            # isolates it (streams.batches) and the others go through.
+            results = await self._run_enrich([a for _, a in good])
+            pairs = list(zip(good, results, strict=True))
             await self.deliver(
                 self.enriched,
                 [(a.id.encode(), rec.model_dump_json().encode()) for (_, a), rec in pairs],
@@ -304,51 +332,6 @@ class Pipeline(mode.Service):
         metrics.BATCH_SECONDS.labels(stage="index").observe(time.perf_counter() - started)
 
 
-EXIT_FAIL_STOP = 70
-
-
-async def run_batch(
-    stage: str,
-    work: Callable[[Sequence[EventT[bytes]]], Awaitable[None]],
-    events: Sequence[EventT[bytes]],
-) -> None:
-    """Run one batch so that its offsets are acked only if it completed.
-
-    `take_events` acks a batch when the agent body returns *or raises*, and Faust would then
-    commit offsets of messages that had no effect. So: an unexpected error (a bug, not bad
-    data: that is dead-lettered per message) stops the process at once, before the ack, and
-    the batch is redelivered after the restart (fail-stop). A graceful shutdown lets the
-    batch in flight finish first, within a bound.
-    """
-    task = asyncio.ensure_future(work(events))
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except BaseException:
-            _fail_stop(stage, events, "shutdown before the batch was durable")
-        raise
-    except Exception:
-        log.exception("agent.batch_failed", stage=stage)
-        _fail_stop(stage, events, "unexpected error")
-
-
-def _fail_stop(stage: str, events: Sequence[EventT[bytes]], why: str) -> None:
-    first = events[0].message
-    log.critical(
-        "agent.fail_stop",
-        stage=stage,
-        why=why,
-        topic=first.topic,
-        partition=first.partition,
-        offset=first.offset,
-        batch=len(events),
-    )
-    logging.shutdown()
-    os._exit(EXIT_FAIL_STOP)
-
-
 def build_app(settings: Settings) -> faust.App:
     """Create the Faust app with its topics, agents and web pages (nothing at import time)."""
     app = WirewatchApp(
@@ -394,14 +377,14 @@ def build_app(settings: Settings) -> faust.App:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.batch_size, within=settings.batch_seconds
         ):
-            await run_batch("enrich", pipeline.enrich_batch, events)
+            await run_batch("enrich", pipeline.enrich_batch, events, pipeline.isolation)
 
     @app.agent(enriched, name="wirewatch.index")
     async def index(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.index_batch_size, within=settings.index_batch_seconds
         ):
-            await run_batch("index", pipeline.index_batch, events)
+            await run_batch("index", pipeline.index_batch, events, pipeline.isolation)
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from faust.types import EventT
 from pydantic import BaseModel, ConfigDict
+
+from processors.safejson import JSONRejected, decode_json
 
 
 class DeadLetter(BaseModel):
@@ -65,8 +66,8 @@ class DeadLetter(BaseModel):
 def article_id_hint(raw: bytes) -> str | None:
     """Best-effort article id from undecodable input, for the dead letter's key."""
     try:
-        data: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data: Any = decode_json(raw.decode("utf-8"))
+    except (JSONRejected, UnicodeDecodeError):
         return None
     if isinstance(data, dict) and isinstance(data.get("id"), str):
         return str(data["id"])[:512]

@@ -25,6 +25,7 @@ from elasticsearch import (
 from elasticsearch.helpers import async_streaming_bulk
 
 from processors.errors import WirewatchError
+from streams.faults import TRANSIENT_STATUS
 from streams.retry import backoff
 from streams.settings import Settings
 
@@ -32,7 +33,6 @@ log = structlog.get_logger(__name__)
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
 TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
-TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -85,8 +85,29 @@ def ensure_index(es: Elasticsearch, settings: Settings) -> str:
         es.indices.update_aliases(
             actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
         )
-    es.cluster.health(index=name, wait_for_status="yellow", timeout="30s")
+    wait_for_index(es, name)
     return name
+
+
+class IndexNotReady(WirewatchError):
+    """An index did not reach yellow health (its primary shards allocated) in time."""
+
+
+def wait_for_index(es: Elasticsearch, index: str, timeout: float = 30.0) -> None:
+    """Block until the index's primary shards are allocated (health yellow or green); a
+    timeout names the index and the status it had instead of letting later writes fail."""
+    try:
+        health = es.options(ignore_status=408).cluster.health(
+            index=index, wait_for_status="yellow", timeout=f"{timeout:.0f}s"
+        )
+    except ApiError as exc:
+        raise IndexNotReady(f"index {index!r} is not ready: {exc.message}") from exc
+    if health.get("timed_out"):
+        raise IndexNotReady(
+            f"index {index!r} did not reach yellow health within {timeout:.0f}s (status "
+            f"{health.get('status')!r}, unassigned shards {health.get('unassigned_shards')}); "
+            "is the disk nearly full? see the Elasticsearch log (wirewatch stack status)"
+        )
 
 
 def create_index(es: Elasticsearch, name: str) -> None:
@@ -166,13 +187,19 @@ class BulkOutcome:
     stale: int = 0
     """Older versions refused because a newer one is already indexed (not an error)."""
     rejected: list[tuple[IndexRequest, str]] = field(default_factory=list)
-    """Documents Elasticsearch refused for good (mapping errors): dead-letter them."""
+    """Documents Elasticsearch refused for good (mapping errors, or the documents that made
+    it refuse a whole request): dead-letter them."""
     retries: int = 0
+    splits: int = 0
+    """Times a request refused as a whole was halved to find the documents at fault."""
 
 
 class BulkWriter:
     """Writes batches durably: returns only when every document is indexed or rejected for good.
 
+    A request Elasticsearch refuses as a whole with a 4xx (one document with an illegal
+    version makes `_bulk` answer `action_request_validation_exception` for all of them) is
+    split in halves, down to single documents, so only the documents at fault are rejected.
     Transient failures (node unreachable, timeouts, 429, 5xx, per item or for the whole
     request) are retried with exponential backoff and jitter, for as long as it takes; the
     caller does not consume meanwhile, which is the backpressure. After `unhealthy_after`
@@ -187,8 +214,10 @@ class BulkWriter:
         base_delay: float = 0.5,
         max_delay: float = 30.0,
         unhealthy_after: float = 120.0,
+        chunk_size: int = 500,
     ) -> None:
         self.es = es
+        self.chunk_size = chunk_size
         self.alias = alias
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -218,31 +247,8 @@ class BulkWriter:
         while pending:
             retry: list[IndexRequest] = []
             try:
-                by_id = {r.doc_id: r for r in pending}
-                async for ok, item in async_streaming_bulk(
-                    self.es,
-                    (self._action(r) for r in pending),
-                    chunk_size=500,
-                    max_retries=0,
-                    raise_on_error=False,
-                    raise_on_exception=False,
-                    refresh=False,
-                ):
-                    info = item.get("index", {})
-                    req = by_id[str(info.get("_id"))]
-                    raw_status = info.get("status")
-                    # A request-level failure reports a non-numeric status per item.
-                    status = raw_status if isinstance(raw_status, int) else 0
-                    if status == 0:
-                        self.last_error = str(info.get("error"))[:300]
-                    if ok:
-                        outcome.indexed += 1
-                    elif status == 409:
-                        outcome.stale += 1
-                    elif status in TRANSIENT_STATUS or status == 0:
-                        retry.append(req)
-                    else:
-                        outcome.rejected.append((req, json.dumps(info.get("error"))[:2000]))
+                for refused, reason in await self._send(pending, outcome, retry):
+                    await self._split(refused, reason, outcome, retry)
             except (ConnectionError, ConnectionTimeout, TransportError) as exc:
                 retry = pending
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -277,3 +283,60 @@ class BulkWriter:
             log.info("index.healthy_again")
         self.healthy = True
         return outcome
+
+    async def _send(
+        self, requests: Sequence[IndexRequest], outcome: BulkOutcome, retry: list[IndexRequest]
+    ) -> list[tuple[list[IndexRequest], str]]:
+        """One pass of `_bulk` requests over `requests`. Item results go into `outcome` and
+        `retry`; returns the groups of documents whose whole request Elasticsearch refused
+        (a 4xx for the request, not per item), with the server's reason."""
+        by_id = {r.doc_id: r for r in requests}
+        refused: dict[str, list[IndexRequest]] = {}
+        async for ok, item in async_streaming_bulk(
+            self.es,
+            (self._action(r) for r in requests),
+            chunk_size=self.chunk_size,
+            max_retries=0,
+            raise_on_error=False,
+            raise_on_exception=False,
+            refresh=False,
+        ):
+            info = item.get("index", {})
+            req = by_id[str(info.get("_id"))]
+            raw_status = info.get("status")
+            # A request-level failure reports the request's status (or none) on every item,
+            # with the exception itself under "exception".
+            status = raw_status if isinstance(raw_status, int) else 0
+            whole_request = "exception" in info
+            if ok:
+                outcome.indexed += 1
+            elif status == 409:
+                outcome.stale += 1
+            elif status in TRANSIENT_STATUS or status == 0:
+                self.last_error = str(info.get("error"))[:300]
+                retry.append(req)
+            elif whole_request:
+                refused.setdefault(str(info.get("error"))[:2000], []).append(req)
+            else:
+                outcome.rejected.append((req, json.dumps(info.get("error"))[:2000]))
+        return [(group, reason) for reason, group in refused.items()]
+
+    async def _split(
+        self,
+        group: list[IndexRequest],
+        reason: str,
+        outcome: BulkOutcome,
+        retry: list[IndexRequest],
+    ) -> None:
+        """Find the documents at fault in a request Elasticsearch refused as a whole: send
+        each half on its own, down to single documents, which are rejected with the reason.
+        The rest of the group is indexed (or retried, or stale) as usual."""
+        if len(group) == 1:
+            log.warning("index.request_refused", article_id=group[0].doc_id, error=reason[:300])
+            outcome.rejected.append((group[0], reason))
+            return
+        outcome.splits += 1
+        middle = len(group) // 2
+        for half in (group[:middle], group[middle:]):
+            for refused, why in await self._send(half, outcome, retry):
+                await self._split(refused, why, outcome, retry)

@@ -46,8 +46,21 @@ def _max_bytes(settings: Settings, topic: str) -> int:
     return 2 * limit if topic == settings.topic_dlq else limit
 
 
-def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> None:
-    """Create the pipeline's topics (idempotent), each with `topic_partitions` partitions."""
+TOPIC_METADATA_TIMEOUT = 30.0
+"""Seconds a freshly created topic may take to show in the broker's metadata with leaders."""
+
+
+def ensure_topics(
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    *,
+    timeout: float = TOPIC_METADATA_TIMEOUT,
+) -> dict[str, int]:
+    """Create the pipeline's topics (idempotent), each with `topic_partitions` partitions.
+
+    Returns only once every topic is visible in the metadata with a leader for each partition
+    (a topic created a moment ago can show 0 partitions at first), as {name: partitions}.
+    """
     wanted = list(names or (settings.topic_raw, settings.topic_enriched, settings.topic_dlq))
     try:
         admin = KafkaAdminClient(
@@ -74,8 +87,61 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> Non
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
             log.info("topics.created", topics=[t.name for t in new])
+        created = {t.name for t in new}
+        expected = {n: settings.topic_partitions if n in created else None for n in wanted}
+        return wait_for_topics(admin.describe_topics, expected, timeout=timeout)
     finally:
         admin.close()
+
+
+class TopicNotReady(WirewatchError):
+    """A topic did not show in the broker's metadata, with leaders, within the timeout."""
+
+
+def topic_layout(described: dict[str, Any]) -> tuple[int, bool]:
+    """(partitions, every partition has a leader) of one `describe_topics` entry."""
+    if described.get("error_code", 0) != 0:
+        return 0, False
+    parts = described.get("partitions") or []
+    return len(parts), bool(parts) and all(p.get("leader_id", -1) >= 0 for p in parts)
+
+
+def wait_for_topics(
+    describe: Callable[[list[str]], list[dict[str, Any]]],
+    expected: dict[str, int | None],
+    *,
+    timeout: float = TOPIC_METADATA_TIMEOUT,
+    interval: float = 0.2,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, int]:
+    """Poll topic metadata until each topic has a leader for every partition and, where
+    `expected` gives a count, exactly that many partitions. Returns {name: partitions}."""
+    deadline = clock() + timeout
+    seen: dict[str, tuple[int, bool]] = {}
+    while True:
+        try:
+            seen = {str(d.get("name")): topic_layout(d) for d in describe(list(expected))}
+        except KafkaError as exc:
+            log.debug("topics.metadata_unavailable", error=str(exc))
+        waiting = [
+            name
+            for name, count in expected.items()
+            if not seen.get(name, (0, False))[1] or (count is not None and seen[name][0] != count)
+        ]
+        if not waiting:
+            return {name: seen[name][0] for name in expected}
+        if clock() >= deadline:
+            what = ", ".join(
+                f"{n!r} (wanted {expected[n] or 'any number of'} partitions with leaders, "
+                f"metadata shows {seen.get(n, (0, False))[0]})"
+                for n in waiting
+            )
+            raise TopicNotReady(
+                f"Kafka metadata did not show topic(s) {what} within {timeout:.0f}s; "
+                "is the broker overloaded or still starting? see its log (wirewatch stack status)"
+            )
+        sleep(interval)
 
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl", ".ndjson", ".json", ".xml", ".rss", ".atom")

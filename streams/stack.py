@@ -9,7 +9,9 @@ Jars come from Maven Central through `deploy/local/pom.xml` (Kafka) and
 from __future__ import annotations
 
 import base64
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -47,6 +49,8 @@ class Service:
     port: int
     home: Path
     """Where its data, logs and PID file live."""
+    other_ports: tuple[int, ...] = ()
+    """Ports it binds besides `port` (Kafka's controller, Elasticsearch's transport)."""
 
     @property
     def pidfile(self) -> Path:
@@ -99,7 +103,33 @@ def _require_tools() -> tuple[str, str]:
             "Maven is not installed: it resolves the Kafka and Elasticsearch jars from Maven "
             "Central. Install it (e.g. `apt-get install maven`)."
         )
+    major = java_major_version(java)
+    if major is not None and major < 17:
+        raise StackError(
+            f"{java} is Java {major}; Kafka {KAFKA_VERSION} and Elasticsearch {ES_VERSION} need "
+            "Java 17 or newer: install it and put it first on PATH (or set JAVA_HOME/bin first)"
+        )
     return java, mvn
+
+
+@functools.lru_cache(maxsize=4)
+def java_major_version(java: str) -> int | None:
+    """The major version `java -version` reports ("17.0.15" -> 17, "1.8.0_392" -> 8)."""
+    try:
+        proc = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return parse_java_version(proc.stderr + proc.stdout)
+
+
+def parse_java_version(output: str) -> int | None:
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
+    if match is None:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
 
 
 def _fingerprint(*paths: Path) -> str:
@@ -138,9 +168,8 @@ def _run_maven(args: list[str], what: str) -> None:
 
 
 def kafka_service(settings: Settings) -> Service:
-    return Service(
-        "kafka", _port_of(settings.kafka_servers[0], 9092), (settings.stack_dir / "kafka").resolve()
-    )
+    port = _port_of(settings.kafka_servers[0], 9092)
+    return Service("kafka", port, (settings.stack_dir / "kafka").resolve(), (port + 1,))
 
 
 def _port_of(hostport: str, default: int) -> int:
@@ -173,7 +202,7 @@ def kafka_libs(settings: Settings) -> Path:
 
 def _kafka_config(settings: Settings, svc: Service) -> Path:
     data = (svc.home / "data").resolve()
-    controller_port = svc.port + 1
+    (controller_port,) = svc.other_ports
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -225,27 +254,46 @@ def _kafka_format(settings: Settings, svc: Service, lib: Path, conf: Path) -> No
     if (svc.home / "data" / "meta.properties").exists():
         return
     java, _ = _require_tools()
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     proc = subprocess.run(
-        [
-            java,
-            "-cp",
-            f"{lib}/*",
-            f"-Dlog4j2.configurationFile={svc.home / 'log4j2.properties'}",
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(conf),
-            "--ignore-formatted",
-        ],
+        kafka_format_command(java, lib, svc.home / "log4j2.properties", conf, new_cluster_id()),
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise StackError(f"formatting Kafka storage failed:\n{proc.stdout}{proc.stderr}")
+        raise StackError(
+            f"formatting Kafka storage in {svc.home / 'data'} failed:\n{proc.stdout}{proc.stderr}"
+            + _likely_fix(proc.stdout + proc.stderr, svc)
+        )
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's own `Uuid.randomUuid()` makes it: 16 random bytes in
+    URL-safe base64 without padding, never starting with "-" (a command line would read
+    such an id as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def kafka_format_command(
+    java: str, lib: Path, log4j: Path, conf: Path, cluster_id: str
+) -> list[str]:
+    """`kafka-storage format` for our config. The id goes in as `--cluster-id=<id>`, one
+    argument, so even an id that starts with "-" cannot be taken for an option."""
+    return [
+        java,
+        "-cp",
+        f"{lib}/*",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(conf),
+        "--ignore-formatted",
+    ]
 
 
 def kafka_command(settings: Settings) -> list[str]:
@@ -298,7 +346,9 @@ def kafka_healthy(settings: Settings) -> bool:
 
 def es_service(settings: Settings) -> Service:
     port = _port_of(settings.es_url.rstrip("/").rsplit("/", 1)[-1], 9200)
-    return Service("elasticsearch", port, (settings.stack_dir / "elasticsearch").resolve())
+    return Service(
+        "elasticsearch", port, (settings.stack_dir / "elasticsearch").resolve(), (port + 100,)
+    )
 
 
 def es_libs(settings: Settings) -> Path:
@@ -342,7 +392,7 @@ def es_command(settings: Settings) -> list[str]:
         "--http-port",
         str(svc.port),
         "--transport-port",
-        str(svc.port + 100),
+        str(svc.other_ports[0]),
         "--data",
         str((svc.home / "data").resolve()),
         "--logs",
@@ -380,7 +430,15 @@ def _start(svc: Service, command: list[str], healthy: Callable[[], bool], timeou
             f"port {svc.port} on 127.0.0.1 is taken by another program, so {svc.name} cannot "
             f"start; stop that program or point wirewatch elsewhere with WIREWATCH_ settings"
         )
+    taken = [p for p in svc.other_ports if port_open(p)]
+    if taken:
+        raise StackError(
+            f"port {taken[0]} on 127.0.0.1 is taken by another program, so {svc.name} cannot "
+            f"start (it needs ports {svc.port} and {', '.join(map(str, svc.other_ports))}); stop "
+            "that program or point wirewatch elsewhere with WIREWATCH_ settings"
+        )
     svc.logfile.parent.mkdir(parents=True, exist_ok=True)
+    _require_disk(svc)
     with open(svc.logfile, "ab") as out:
         proc = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=svc.home
@@ -390,13 +448,76 @@ def _start(svc: Service, command: list[str], healthy: Callable[[], bool], timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = "\n".join(svc.logfile.read_text(errors="replace").splitlines()[-20:])
-            raise StackError(f"{svc.name} exited with code {proc.returncode}:\n{tail}")
+            tail = _log_tail(svc)
+            raise StackError(
+                f"{svc.name} exited with code {proc.returncode} while starting; "
+                f"its log is {svc.logfile}:\n{tail}" + _likely_fix(tail, svc)
+            )
         if healthy():
             log.info("stack.ready", service=svc.name, port=svc.port)
             return
         time.sleep(0.5)
-    raise StackError(f"{svc.name} did not become healthy within {timeout:.0f}s; see {svc.logfile}")
+    tail = _log_tail(svc)
+    raise StackError(
+        f"{svc.name} (pid {proc.pid}) did not become healthy within {timeout:.0f}s; "
+        f"its log is {svc.logfile}:\n{tail}" + _likely_fix(tail, svc)
+    )
+
+
+MIN_FREE_BYTES = 1 << 30
+"""Free disk below which the stack refuses to start: Elasticsearch stops allocating shards
+at its high watermark and Kafka dies on a full log directory, both with obscure errors."""
+
+
+def _require_disk(svc: Service) -> None:
+    free = shutil.disk_usage(svc.home).free
+    if free < MIN_FREE_BYTES:
+        raise StackError(
+            f"{svc.name} cannot start: only {free >> 20} MiB free on the disk of {svc.home}; "
+            f"free at least {MIN_FREE_BYTES >> 20} MiB (or point WIREWATCH_STACK_DIR elsewhere)"
+        )
+
+
+def _log_tail(svc: Service, lines: int = 20) -> str:
+    try:
+        return "\n".join(svc.logfile.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log written)"
+
+
+_FIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("Address already in use", "BindException", "failed to bind"),
+        "a port it needs ({ports}) is taken by another program: stop it, or give wirewatch "
+        "other ports with WIREWATCH_KAFKA_BOOTSTRAP / WIREWATCH_ES_URL",
+    ),
+    (
+        ("No space left on device", "flood stage disk watermark", "high disk watermark"),
+        "the disk is (nearly) full: free space, or point WIREWATCH_STACK_DIR at another disk",
+    ),
+    (
+        ("UnsupportedClassVersionError", "has been compiled by a more recent version"),
+        "the Java on PATH is too old: install Java 17 or newer",
+    ),
+    (
+        ("OutOfMemoryError", "Cannot allocate memory", "insufficient memory"),
+        "the JVM ran out of memory: lower or raise WIREWATCH_KAFKA_HEAP / WIREWATCH_ES_HEAP "
+        "to fit the machine",
+    ),
+    (
+        ("Invalid cluster.id", "inconsistent clusterId", "is not formatted"),
+        "its data folder belongs to another cluster: remove {home} (or run `make clean`)",
+    ),
+)
+
+
+def _likely_fix(output: str, svc: Service) -> str:
+    """The likely fix for a start-up failure, from what the server printed."""
+    ports = ", ".join(map(str, (svc.port, *svc.other_ports)))
+    for needles, fix in _FIXES:
+        if any(n.lower() in output.lower() for n in needles):
+            return "\nlikely fix: " + fix.format(ports=ports, home=svc.home)
+    return ""
 
 
 def _wait(healthy: Callable[[], bool], timeout: float) -> bool:

@@ -16,8 +16,9 @@ so it survives restarts (`memory://` rebuilds it from the changelog at start; `r
 keeps it on disk). The LSH index (`processors.stories.StoryIndex`) is in memory and is
 rebuilt from the table after every recovery.
 
-Error policy: a record that does not parse -> dead letter (stage `story`); a bug -> fail-stop
-before the ack (`streams.app.run_batch`); the outputs are
+Error policy: a record that does not parse -> dead letter (stage `story`); anything else
+that escapes a batch -> the batch runner (`streams.batches.run_batch`) isolates the record at
+fault (dead letter `processing_failed`) or fail-stops for a process-wide error; the outputs are
 sent with acks=all and awaited before the batch returns, so offsets are acked only after the
 record is durable on the enriched topic. A redelivered article finds itself in the table and
 keeps its story id.
@@ -40,6 +41,7 @@ from pydantic import ValidationError
 from processors.models import EnrichedArticle
 from processors.stories import NUM_PERM, StoryIndex, signature, story_text
 from streams import metrics
+from streams.batches import run_batch
 from streams.deadletter import event_value
 from streams.settings import Settings
 
@@ -156,13 +158,11 @@ def register_stories(
     async def _recovered() -> None:
         stage.mark_stale()
 
-    from streams.app import run_batch  # the shared fail-stop policy (app imports this module)
-
     @app.agent(stories_topic, name="wirewatch.stories")
     async def cluster(stream: StreamT[bytes]) -> None:
         async for events in cast(Stream[bytes], stream).take_events(
             settings.index_batch_size, within=settings.story_batch_seconds
         ):
-            await run_batch("story", stage.cluster_batch, events)
+            await run_batch("story", stage.cluster_batch, events, pipeline.isolation)
 
     return stories_topic, stage

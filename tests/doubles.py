@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import faust
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import BadRequestError
 from elasticsearch.serializer import JsonSerializer
 
 from streams.app import build_app
@@ -15,11 +17,15 @@ from streams.settings import Settings
 
 
 class FakeBulkElasticsearch:
-    """Answers `_bulk` like Elasticsearch: documents with `reject` in the title get a 400."""
+    """Answers `_bulk` like Elasticsearch: documents with `reject` in the title get a 400;
+    a request holding a document with `refuse` in the title is refused as a whole with a 400,
+    as Elasticsearch refuses a request with one illegal version in it."""
 
     def __init__(self, script: list[Any] | None = None) -> None:
         self.indexed: dict[str, dict[str, Any]] = {}
         self.calls = 0
+        self.requests: list[list[str]] = []
+        """The document ids of every `_bulk` request, in order."""
         self.script = list(script or [])
         """Per call, what to do first: an exception to raise, or an HTTP status for every item."""
         # The bulk helper serialises actions with the client's own JSON serializer.
@@ -37,6 +43,19 @@ class FakeBulkElasticsearch:
             raise step
         items = []
         lines = [json.loads(line) for line in operations]
+        self.requests.append([m["index"]["_id"] for m in lines[::2]])
+        if any("refuse" in doc.get("title", "") for doc in lines[1::2]):
+            raise BadRequestError(
+                "action_request_validation_exception",
+                ApiResponseMeta(
+                    status=400,
+                    http_version="1.1",
+                    headers=HttpHeaders(),
+                    duration=0.0,
+                    node=NodeConfig("http", "localhost", 9200),
+                ),
+                {"error": {"type": "action_request_validation_exception"}},
+            )
         for i in range(0, len(lines), 2):
             meta, doc = lines[i]["index"], lines[i + 1]
             if isinstance(step, int):

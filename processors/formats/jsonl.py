@@ -7,7 +7,6 @@ per line. Each object is read as ninjs when it has ninjs shape, else as our arti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,11 @@ from processors.errors import InputFileError
 from processors.formats.ninjs import article_from_ninjs, looks_like_ninjs
 from processors.ingest import article_from_mapping
 from processors.models import Article
+from processors.safejson import JSONRejected, decode_json
+
+
+def _what(exc: JSONRejected) -> str:
+    return "invalid JSON" if exc.reason == "invalid_json" else exc.reason.replace("_", " ")
 
 
 def article_from_object(record: Any, *, where: str, default_source: str | None = None) -> Article:
@@ -32,9 +36,10 @@ def iter_json_lines(
             continue
         where = f"{name}:{lineno}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield InputFileError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})")
+            record = decode_json(line)
+        except JSONRejected as exc:
+            column = f" at column {exc.at[1]}" if exc.at else ""
+            yield InputFileError(f"{where}: {_what(exc)} ({exc.msg}{column})")
             continue
         try:
             yield article_from_object(record, where=where, default_source=default_source)
@@ -47,9 +52,10 @@ def iter_json_document(
 ) -> Iterator[Article | InputFileError]:
     """Articles of one JSON document: an object, or an array of objects (`name[i]` in errors)."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield InputFileError(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg})")
+        doc = decode_json(text)
+    except JSONRejected as exc:
+        where = f"{name}:{exc.at[0]}:{exc.at[1]}" if exc.at else name
+        yield InputFileError(f"{where}: {_what(exc)} ({exc.msg})")
         return
     if isinstance(doc, list):
         for i, record in enumerate(doc):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
+from streams import stack
 from streams.settings import Settings
 
 
@@ -25,3 +31,23 @@ def test_kafka_broker_answers_metadata(base_settings: Settings) -> None:
         assert len(cluster["brokers"]) == 1
     finally:
         admin.close()
+
+
+def test_kafka_storage_format_accepts_a_cluster_id_that_starts_with_a_dash(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    """Kafka's own StorageTool, run as the stack runs it, on an id that once broke it."""
+    settings = base_settings.model_copy(update={"stack_dir": tmp_path})
+    svc = stack.kafka_service(settings)
+    (svc.home / "logs").mkdir(parents=True)
+    conf = stack._kafka_config(settings, svc)
+    lib = stack.kafka_libs(settings)
+    dash_id = base64.urlsafe_b64encode(b"\xf8" + bytes(15)).decode().rstrip("=")
+    assert dash_id.startswith("-")
+    java = shutil.which("java")
+    assert java is not None
+    cmd = stack.kafka_format_command(java, lib, svc.home / "log4j2.properties", conf, dash_id)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    meta = (svc.home / "data" / "meta.properties").read_text()
+    assert f"cluster.id={dash_id}" in meta

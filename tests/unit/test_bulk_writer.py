@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
 from elasticsearch import ApiError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.elastic import BulkWriter, IndexRequest
 from tests.doubles import FakeBulkElasticsearch
@@ -66,3 +68,32 @@ async def test_versioned_documents_use_external_versions() -> None:
     action = writer._action(_req("d1", version=7))
     assert (action["version"], action["version_type"]) == (7, "external_gte")
     assert "version" not in writer._action(_req("d2"))
+
+
+async def test_a_request_refused_as_a_whole_is_split_to_the_document_at_fault() -> None:
+    es = FakeBulkElasticsearch()
+    docs = [_req(f"d{i}", title="refuse" if i == 5 else "fine") for i in range(1, 15)]
+    outcome = await _writer(es).write(docs)
+    assert [r.doc_id for r, _ in outcome.rejected] == ["d5"]
+    assert "action_request_validation_exception" in outcome.rejected[0][1]
+    assert outcome.indexed == 13 and set(es.indexed) == {d.doc_id for d in docs} - {"d5"}
+    assert outcome.splits == 4  # 14 -> 7 -> 4 -> 2 -> d5 alone: halving, not one by one
+    assert ["d5"] in es.requests
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["fine", "reject", "refuse"]), min_size=1, max_size=40),
+    st.integers(min_value=1, max_value=16),
+)
+async def test_split_rejects_exactly_the_documents_at_fault(kinds: list[str], chunk: int) -> None:
+    """Whatever the mix and the chunk size: every good document is indexed, every bad one
+    rejected, none both, and no good document is rejected with a bad neighbour."""
+    es = FakeBulkElasticsearch()
+    writer = BulkWriter(es, "articles", base_delay=0.001, chunk_size=chunk)  # type: ignore[arg-type]
+    docs = [_req(f"d{i + 1}", title=kind) for i, kind in enumerate(kinds)]
+    outcome = await writer.write(docs)
+    bad = {d.doc_id for d in docs if d.document["title"] != "fine"}
+    assert {r.doc_id for r, _ in outcome.rejected} == bad
+    assert set(es.indexed) == {d.doc_id for d in docs} - bad
+    assert outcome.indexed == len(docs) - len(bad)

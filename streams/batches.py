@@ -1,0 +1,154 @@
+"""The one batch runner of every stage (enrich, story, index, alert): durable before the ack,
+poison messages isolated, fail-stop only for what is process-wide.
+
+`take_events` acks a batch when the agent body returns *or raises*, and Faust would then commit
+offsets of messages that had no effect. So a stage's batch function handles what it can
+itself (data errors -> dead letters, transient I/O -> retries with backoff), and whatever
+escapes it is classified here (`streams.faults.classify`):
+
+- `transient` (an outage that escaped a stage's own retries): the whole batch runs again with
+  backoff, as long as it takes; nothing is dead-lettered, nothing new is consumed;
+- `bug` (neither data nor transient, e.g. `RecursionError` from one hostile message): the
+  batch's messages run again one at a time; a message that fails alone `poison_attempts`
+  times is dead-lettered as `processing_failed` with the exception type, a short traceback
+  and its original bytes, and the stage goes on. Good messages of the batch are processed;
+- `fatal` (`streams.faults.FatalError`: the model cannot load, configuration is wrong): the
+  worker stops at once, before the ack (fail-stop, exit code 70), and the batch is redelivered
+  after the restart;
+- a graceful shutdown lets the batch in flight finish, within a bound, else fail-stops.
+
+Running a message again is safe in every stage: outputs are keyed by article id (Kafka
+records and Elasticsearch `_id` overwrite), the story table recognises a redelivered article,
+and alert ids are create-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+from faust.types import EventT
+
+from streams import metrics
+from streams.faults import classify
+from streams.retry import backoff
+
+log = structlog.get_logger(__name__)
+
+EXIT_FAIL_STOP = 70
+SHUTDOWN_GRACE_SECONDS = 30.0
+TRACEBACK_CHARS = 1500
+
+Work = Callable[[Sequence[EventT[bytes]]], Awaitable[None]]
+DeadLetterSink = Callable[[EventT[bytes], str, str, str], Awaitable[None]]
+"""`(event, stage, reason, detail)`: sends one dead letter and returns when it is durable."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How a stage isolates a poison message: where dead letters go, how often to try."""
+
+    dead_letter: DeadLetterSink
+    attempts: int = 3
+    """Times a message is run alone before it is dead-lettered as `processing_failed`."""
+    retry_base: float = 0.2
+    """First backoff, in seconds, between those attempts and between transient retries."""
+
+
+async def run_batch(
+    stage: str, work: Work, events: Sequence[EventT[bytes]], isolation: Isolation
+) -> None:
+    """Run one batch so that its offsets are acked only once every message had its effect
+    (processed, or dead-lettered), under the policy of the module docstring."""
+    task = asyncio.ensure_future(_process(stage, work, events, isolation))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        try:
+            await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+        except BaseException:
+            fail_stop(stage, events, "shutdown before the batch was durable")
+        raise
+
+
+async def _process(
+    stage: str, work: Work, events: Sequence[EventT[bytes]], isolation: Isolation
+) -> None:
+    attempt = 0
+    while True:
+        try:
+            await work(events)
+            return
+        except Exception as exc:
+            fault = classify(exc)
+            if fault == "fatal":
+                log.critical("agent.fatal", stage=stage, error=_describe(exc))
+                fail_stop(stage, events, f"process-wide error: {_describe(exc)}")
+            if fault != "transient":
+                log.error("agent.batch_failed", stage=stage, size=len(events), error=_describe(exc))
+                metrics.ISOLATED_BATCHES.labels(stage=stage).inc()
+                await _one_by_one(stage, work, events, isolation)
+                return
+            attempt += 1
+            metrics.RETRIED.labels(stage=stage).inc(len(events))
+            delay = backoff(attempt, base=isolation.retry_base)
+            log.warning("agent.batch_retry", stage=stage, attempt=attempt, error=_describe(exc))
+            await asyncio.sleep(delay)
+
+
+async def _one_by_one(
+    stage: str, work: Work, events: Sequence[EventT[bytes]], isolation: Isolation
+) -> None:
+    for event in events:
+        failures = outages = 0
+        while True:
+            try:
+                await work([event])
+                break
+            except Exception as exc:
+                fault = classify(exc)
+                if fault == "fatal":
+                    fail_stop(stage, [event], f"process-wide error: {_describe(exc)}")
+                if fault == "transient":  # an outage, not this message: wait, never DLQ
+                    outages += 1
+                    await asyncio.sleep(backoff(outages, base=isolation.retry_base))
+                    continue
+                failures += 1
+                if failures < isolation.attempts:
+                    await asyncio.sleep(backoff(failures, base=isolation.retry_base))
+                    continue
+                metrics.POISONED.labels(stage=stage).inc()
+                await isolation.dead_letter(event, stage, "processing_failed", _report(exc))
+                break
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _report(exc: BaseException) -> str:
+    """Exception type and message, then the innermost frames of its traceback, shortened."""
+    frames = traceback.format_tb(exc.__traceback__)
+    tail = "".join(frames[-4:])
+    return f"{_describe(exc)}\n{tail[-TRACEBACK_CHARS:]}"
+
+
+def fail_stop(stage: str, events: Sequence[EventT[bytes]], why: str) -> None:
+    """Stop the process now, before the ack: the batch is redelivered after the restart."""
+    first = events[0].message
+    log.critical(
+        "agent.fail_stop",
+        stage=stage,
+        why=why,
+        topic=first.topic,
+        partition=first.partition,
+        offset=first.offset,
+        batch=len(events),
+    )
+    logging.shutdown()
+    os._exit(EXIT_FAIL_STOP)

@@ -1,0 +1,140 @@
+"""The batch runner every stage uses: poison isolation, transient retries, fail-stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from elasticsearch import ConnectionError as ESConnectionError
+
+from streams import batches
+from streams.batches import Isolation, run_batch
+from streams.faults import FatalError, classify
+
+
+def _event(offset: int, value: bytes) -> Any:
+    return SimpleNamespace(
+        message=SimpleNamespace(topic="t.raw", partition=0, offset=offset, key=None, value=value)
+    )
+
+
+class Stage:
+    """A stage's batch function: records what it processed; `poison` values raise `error`."""
+
+    def __init__(self, error: BaseException, fail_times: int = 10**9) -> None:
+        self.error = error
+        self.fail_times = fail_times
+        self.calls: list[list[bytes]] = []
+        self.done: list[bytes] = []
+
+    async def work(self, events: Sequence[Any]) -> None:
+        values = [e.message.value for e in events]
+        self.calls.append(values)
+        if any(v.startswith(b"poison") for v in values) and self.fail_times > 0:
+            self.fail_times -= 1
+            raise self.error
+        self.done += values
+
+
+class Letters:
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, str, str, str]] = []
+
+    async def __call__(self, event: Any, stage: str, reason: str, detail: str) -> None:
+        self.sent.append((event.message.value, stage, reason, detail))
+
+
+def _deep(depth: int) -> Any:
+    return _deep(depth + 1)
+
+
+def _recursion_error() -> RecursionError:
+    try:
+        _deep(0)
+    except RecursionError as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    "error", [_recursion_error(), ValueError("bad"), KeyError("x"), MemoryError()]
+)
+async def test_a_poison_message_is_dead_lettered_alone_and_the_batch_goes_on(
+    error: BaseException,
+) -> None:
+    stage, letters = Stage(error), Letters()
+    events = [_event(i, v) for i, v in enumerate([b"a", b"poison", b"b", b"c"])]
+    await run_batch("enrich", stage.work, events, Isolation(letters, attempts=3, retry_base=0))
+    assert stage.done == [b"a", b"b", b"c"]
+    assert [(v, s, r) for v, s, r, _ in letters.sent] == [
+        (b"poison", "enrich", "processing_failed")
+    ]
+    detail = letters.sent[0][3]
+    assert detail.startswith(type(error).__name__) and "test_batches.py" in detail
+    assert sum(call == [b"poison"] for call in stage.calls) == 3  # tried alone, 3 times
+
+
+async def test_a_message_that_succeeds_alone_is_not_dead_lettered() -> None:
+    stage, letters = Stage(ValueError("flaky"), fail_times=1), Letters()
+    events = [_event(0, b"poison-once"), _event(1, b"a")]
+    await run_batch("index", stage.work, events, Isolation(letters, attempts=3, retry_base=0))
+    assert letters.sent == [] and stage.done == [b"poison-once", b"a"]
+
+
+async def test_a_transient_error_retries_the_batch_and_dead_letters_nothing() -> None:
+    stage, letters = Stage(ESConnectionError("node away"), fail_times=3), Letters()
+    events = [_event(0, b"poison"), _event(1, b"a")]
+    await run_batch("alert", stage.work, events, Isolation(letters, attempts=1, retry_base=0))
+    assert letters.sent == []
+    assert stage.calls == [[b"poison", b"a"]] * 4  # the whole batch, until the node is back
+
+
+async def test_a_process_wide_error_stops_the_worker_before_the_ack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stopped: list[str] = []
+
+    class Stopped(Exception):
+        """Stands in for os._exit, which would end the test run."""
+
+    def fake_fail_stop(stage: str, events: Sequence[Any], why: str) -> None:
+        stopped.append(why)
+        raise Stopped
+
+    monkeypatch.setattr(batches, "fail_stop", fake_fail_stop)
+    stage, letters = Stage(FatalError("model missing")), Letters()
+    with pytest.raises(Stopped):
+        await run_batch("enrich", stage.work, [_event(0, b"poison")], Isolation(letters))
+    assert letters.sent == [] and "model missing" in stopped[0]
+
+
+async def test_a_shutdown_lets_the_batch_in_flight_finish() -> None:
+    done = asyncio.Event()
+
+    async def slow(events: Sequence[Any]) -> None:
+        await asyncio.sleep(0.05)
+        done.set()
+
+    task = asyncio.ensure_future(run_batch("story", slow, [_event(0, b"a")], Isolation(Letters())))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert done.is_set()
+
+
+@pytest.mark.parametrize(
+    ("error", "fault"),
+    [
+        (FatalError("x"), "fatal"),
+        (ESConnectionError("x"), "transient"),
+        (TimeoutError(), "transient"),
+        (RecursionError(), "bug"),
+        (ValueError("x"), "bug"),
+    ],
+)
+def test_one_classifier_names_the_kind_of_fault(error: BaseException, fault: str) -> None:
+    assert classify(error) == fault
