@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 WW     := $(BIN)/wirewatch
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test stop status bench soak lint fmt clean
+.PHONY: install run test stop status bench soak fresh-check lint fmt clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirewatch needs Python 3.11 or 3.12"'
@@ -42,6 +42,10 @@ bench: install  ## throughput: bare spaCy vs the whole pipeline; writes bench/re
 soak: install  ## thousands of articles, repeated SIGKILLs; prints the ledger and worker RSS
 	$(WW) stack up
 	$(BIN)/python -m bench.soak
+
+N ?= 20
+fresh-check: install  ## N brand-new stacks in a row (own folder and ports): init, rules sync, demo
+	$(BIN)/python -m bench.fresh_check --runs $(N)
 
 lint: install
 	$(BIN)/ruff check processors streams tests bench
