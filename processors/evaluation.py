@@ -117,7 +117,7 @@ def read_conll(path: str | Path) -> list[ConllDoc]:
     return docs
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
@@ -136,9 +136,9 @@ def score_spans(pairs: Iterable[tuple[frozenset[Span3], set[Span3]]]) -> dict[st
             if s not in pred:
                 fn[s[2]] += 1
     types = sorted(set(tp) | set(fp) | set(fn) | set(CONLL_TYPES))
-    per_type = {t: {**_prf(tp[t], fp[t], fn[t]), "support": tp[t] + fn[t]} for t in types}
+    per_type = {t: {**prf(tp[t], fp[t], fn[t]), "support": tp[t] + fn[t]} for t in types}
     return {
-        "overall": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
+        "overall": prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
         "per_type": per_type,
     }
 
@@ -245,8 +245,8 @@ def score_events(
                 fp[kind] += 1
     types = sorted(set(tp) | set(fp) | set(fn))
     return {
-        "overall": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
-        "per_type": {t: {**_prf(tp[t], fp[t], fn[t]), "support": tp[t] + fn[t]} for t in types},
+        "overall": prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
+        "per_type": {t: {**prf(tp[t], fp[t], fn[t]), "support": tp[t] + fn[t]} for t in types},
     }
 
 

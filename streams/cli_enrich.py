@@ -1,8 +1,9 @@
-"""`wirewatch enrich` and `wirewatch eval ner|events`: inspection without Kafka or Elasticsearch.
+"""`wirewatch enrich`, `wirewatch eval ner|events|facets`: inspection without Kafka or ES.
 
 Mounted into the main CLI by `streams/cli.py`: `enrich_command` as the `enrich` command
 (`enrich_app` carries the same command for `add_typer`), `eval_app` as the `eval` group.
-The work is done by `processors.enrich` and `processors.evaluation`; this only reads
+The work is done by `processors.enrich`, `processors.evaluation` and
+`processors.facet_eval`; this only reads
 files, drives progress bars and prints.
 """
 
@@ -20,6 +21,7 @@ from rich.table import Table
 from processors.enrich import enrich_articles
 from processors.errors import InputFileError
 from processors.evaluation import evaluate_events, evaluate_ner, read_conll
+from processors.facet_eval import FACETS, GoldFacets, gold_from_mapping, score_facets
 from processors.models import Article, EnrichedArticle
 from streams.kafka_io import read_articles
 from streams.settings import get_settings
@@ -161,3 +163,114 @@ def eval_events(
         out.print(json.dumps(result))
         return
     out.print(_scores_table(f"events ({result['records']} records)", result))
+
+
+def _read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    """Decoded objects of a JSON Lines file; a line that is not one is an error naming it."""
+    out: list[dict[str, Any]] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"{path}:{lineno}: not JSON ({exc})") from exc
+        if not isinstance(obj, dict):
+            raise typer.BadParameter(f"{path}:{lineno}: not {what}")
+        out.append(obj)
+    return out
+
+
+def _read_gold(path: Path) -> list[GoldFacets]:
+    gold: list[GoldFacets] = []
+    for n, obj in enumerate(_read_jsonl(path, "a gold record"), start=1):
+        rec = gold_from_mapping(obj)
+        if rec is None:
+            raise typer.BadParameter(f"{path}: record {n}: not a gold facet record")
+        gold.append(rec)
+    return gold
+
+
+def _enrich_for_gold(path: Path, ids: set[str], model: str) -> dict[str, dict[str, Any]]:
+    """Facets of the articles of `path` whose ids are in `ids`, enriched with `model`."""
+    try:
+        articles = [a for a in _read_articles(path) if a.id in ids]
+    except InputFileError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    out: dict[str, dict[str, Any]] = {}
+    batch = 16
+    with _progress() as bar:
+        task = bar.add_task("enriching", total=len(articles))
+        for i in range(0, len(articles), batch):
+            for rec in enrich_articles(articles[i : i + batch], model=model):
+                out[rec.id] = {f: getattr(rec, f) for f in FACETS}
+            bar.advance(task, len(articles[i : i + batch]))
+    return out
+
+
+@eval_app.command("facets")
+def eval_facets(
+    gold_path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="gold facets, JSON Lines")
+    ],
+    enriched: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="enriched records (`wirewatch enrich --json`)"
+        ),
+    ] = None,
+    articles: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="articles to enrich (any input format)"),
+    ] = None,
+    json_: JsonOption = False,
+    model: ModelOption = None,
+    errors: Annotated[bool, typer.Option(help="Also list every false and missed value.")] = False,
+) -> None:
+    """Facet P/R/F1 (persons, organizations, countries, event_types) against gold (FACETS.md)."""
+    if (enriched is None) == (articles is None):
+        raise typer.BadParameter("give exactly one of --enriched and --articles")
+    gold = _read_gold(gold_path)
+    ids = {g.id for g in gold}
+    if enriched is not None:
+        predicted = {str(obj.get("id")): obj for obj in _read_jsonl(enriched, "an enriched record")}
+    else:
+        assert articles is not None
+        predicted = _enrich_for_gold(articles, ids, model or get_settings().spacy_model)
+    missing = sorted(ids - set(predicted))
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        console.print(f"[red]error[/]: {len(missing)} gold id(s) not in the output: {shown}")
+        raise typer.Exit(2)
+    result = score_facets((g, predicted[g.id]) for g in gold)
+    if not errors:
+        result.pop("errors")
+    if json_:
+        out.print(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(
+        "facet",
+        "P",
+        "R",
+        "F1",
+        "tp",
+        "fp",
+        "fn",
+        title=f"{gold_path.name}: {result['articles']} articles",
+    )
+    for f, s in result["facets"].items():
+        table.add_row(
+            f,
+            f"{s['p']:.3f}",
+            f"{s['r']:.3f}",
+            f"{s['f1']:.3f}",
+            *map(str, (s["tp"], s["fp"], s["fn"])),
+        )
+    out.print(table)
+    q = result["quiet_event_share"]
+    out.print(
+        f"quiet articles (sport, entertainment, lifestyle, science) with any event type: "
+        f"predicted {q['predicted']:.0%}, gold {q['gold']:.0%} of {q['articles']}"
+    )
+    for e in result.get("errors", []):
+        out.print(json.dumps(e, ensure_ascii=False))

@@ -1,0 +1,100 @@
+"""The 120 articles of the facet gold set: which ones, and a JSONL of them for `--articles`.
+
+The gold files (`facets_dev.jsonl`, `facets_heldout.jsonl`) carry ids and labels only, since
+the texts are licensed for research use and stay in the shared data folder
+(`WIREWATCH_DATA_DIR`, default `../shared/data`). This script picks the articles with a
+fixed seed (60 BBC News: 12 per category; 60 AG News test: 15 per category), splits them
+into dev and heldout with a second fixed shuffle, and writes the referenced texts so that
+`wirewatch eval facets GOLD --articles FILE` can enrich them.
+
+Run:
+    .venv/bin/python -m bench.gold.articles --out /tmp/facets_articles.jsonl
+    .venv/bin/python -m bench.gold.articles --list     # id, split, domain, one a line
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("WIREWATCH_DATA_DIR", REPO.parent / "shared" / "data"))
+GOLD = Path(__file__).resolve().parent
+PICK_SEED = 11
+SPLIT_SEED = 12
+CORPORA: dict[str, tuple[int, dict[str, str]]] = {
+    # file: (articles per category, corpus category -> gold `domain`)
+    "bbc_news.jsonl.gz": (
+        12,
+        {
+            "business": "business",
+            "entertainment": "entertainment",
+            "politics": "politics",
+            "sport": "sport",
+            "tech": "tech/science",
+        },
+    ),
+    "ag_news_test.jsonl.gz": (
+        15,
+        {
+            "Business": "business",
+            "Sci/Tech": "tech/science",
+            "Sports": "sport",
+            "World": "world",
+        },
+    ),
+}
+
+
+def _records(corpus: str) -> list[dict[str, Any]]:
+    with gzip.open(DATA / corpus, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def pick() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 120 articles, in pick order: corpus, category, then draw."""
+    rng = random.Random(PICK_SEED)
+    out: list[tuple[dict[str, Any], str]] = []
+    for corpus, (per_category, domains) in CORPORA.items():
+        by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rec in _records(corpus):
+            by_cat[rec["category"]].append(rec)
+        for cat in sorted(domains):
+            out.extend((rec, domains[cat]) for rec in rng.sample(by_cat[cat], per_category))
+    return out
+
+
+def split(ids: list[str]) -> dict[str, str]:
+    """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
+    order = sorted(ids)
+    random.Random(SPLIT_SEED).shuffle(order)
+    half = len(order) // 2
+    return {i: ("dev" if n < half else "heldout") for n, i in enumerate(order)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the 120 articles here (JSON Lines)")
+    parser.add_argument("--list", action="store_true", help="print id, split and domain")
+    args = parser.parse_args()
+    picked = pick()
+    splits = split([rec["id"] for rec, _ in picked])
+    if args.list:
+        for rec, domain in picked:
+            print(rec["id"], splits[rec["id"]], domain, sep="\t")
+    if args.out:
+        keys = ("id", "title", "body", "published_at", "source", "url")
+        with args.out.open("w", encoding="utf-8") as fh:
+            for rec, _ in picked:
+                fh.write(json.dumps({k: rec.get(k) for k in keys}, ensure_ascii=False) + "\n")
+        print(f"wrote {len(picked)} articles to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
