@@ -103,3 +103,38 @@ async def test_index_agent_writes_documents_and_dead_letters_rejected_ones(app: 
     assert set(es.indexed) == {"d1"}
     reasons = sorted(json.loads(v)["reason"] for _, v in pipeline.dlq.sent)
     assert reasons == ["index_rejected", "invalid_enriched"]
+
+
+async def test_an_article_that_breaks_enrichment_is_isolated_and_the_batch_goes_on(
+    app: faust.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One article makes the enrichment raise an error that is neither data nor transient:
+    the batch runner retries the batch one message at a time, dead-letters that article as
+    `processing_failed` (type, traceback, original bytes), and enriches the others."""
+    import processors.enrich
+
+    real = processors.enrich.enrich_articles
+
+    def enrich(articles: list[Any], **kwargs: Any) -> Any:
+        if any(a.id == "poison" for a in articles):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(articles, **kwargs)
+
+    monkeypatch.setattr("streams.app.enrich_articles", enrich)
+    pipeline = app.pipeline  # type: ignore[attr-defined]
+
+    def article(art_id: str) -> bytes:
+        body = "Japan held talks with the United States in Tokyo on Tuesday."
+        return json.dumps({"id": art_id, "title": "Talks", "body": body}).encode()
+
+    agent = app.agents["wirewatch.enrich"]
+    async with agent.test_context() as ctx:
+        for art_id in ("a1", "poison", "a2"):
+            await ctx.put(key=art_id.encode(), value=article(art_id), wait=False)
+        await _settle(lambda: len(pipeline.enriched.sent) >= 2 and len(pipeline.dlq.sent) >= 1)
+
+    assert sorted(k for k, _ in pipeline.enriched.sent) == [b"a1", b"a2"]
+    (letter,) = [json.loads(v) for _, v in pipeline.dlq.sent]
+    assert letter["reason"] == "processing_failed" and letter["stage"] == "enrich"
+    assert letter["detail"].startswith("RecursionError") and "test_agents.py" in letter["detail"]
+    assert base64.b64decode(letter["original"]) == article("poison")
