@@ -57,6 +57,22 @@ class Link:
     country: str | None
 
 
+def span_text(span: Span, drop: frozenset[str] = frozenset()) -> str:
+    """The span as written in the text, whitespace collapsed, without leading or trailing
+    tokens in `drop` (titles, possessives).
+
+    Never the tokens joined with spaces: that turns "Kim Jong-un" into "Kim Jong - un".
+    """
+    start, end = span.start, span.end
+    doc = span.doc
+    while end - start > 1 and doc[end - 1].text in drop:
+        end -= 1
+    while end - start > 1 and doc[start].text in drop:
+        start += 1
+    raw = doc.text[doc[start].idx : doc[end - 1].idx + len(doc[end - 1])] if end > start else ""
+    return " ".join(raw.split())
+
+
 def _headline_case(span: Span) -> bool:
     """True when most words of the sentence are capitalised (a title-cased headline)."""
     sent = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
@@ -231,7 +247,8 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     for s in spans:
         words = [t.text for t in s if t.text not in person_titles]
         if s.label_ == "PERSON" and len(words) >= 2:
-            full.setdefault(_person_key(" ".join(words)), " ".join(words))
+            name = span_text(s, person_titles)
+            full.setdefault(_person_key(name), name)
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
     for key, name in full.items():
@@ -302,8 +319,7 @@ class Linker:
                 elif entry.kind != "demonym" and new == "NORP":
                     new = "GPE"
                 return new, Link(entry.canonical, entry.id, entry.country)
-        text = " ".join(t.text for t in span if t.text not in _POSSESSIVE_TOKENS) or span.text
-        canonical = " ".join(text.split())
+        canonical = span_text(span, _POSSESSIVE_TOKENS)
         country = None
         if label in {"ORG", "LOC", "FAC"}:
             # "Japanese Foreign Ministry", "U.S. State Department": the owner's country.
@@ -359,7 +375,7 @@ def entity_links(doc: Doc) -> list[tuple[Span, Link]]:
     for ent in doc.ents:
         canonical: Any = ent._.canonical
         if canonical is None:
-            text = " ".join(ent.text.split())
+            text = span_text(ent)
             out.append((ent, Link(text, f"{ent.label_.lower()}:{slug(text)}", None)))
         else:
             out.append((ent, Link(str(canonical), str(ent._.entity_id), ent._.country)))

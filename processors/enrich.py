@@ -186,7 +186,7 @@ def doc_entities(doc: Doc) -> list[Entity]:
             grouped[key]["count"] += 1
             continue
         grouped[key] = {
-            "text": " ".join(span.text.split()),
+            "text": components.span_text(span),
             "label": label,
             "canonical": link.canonical,
             "id": link.entity_id,

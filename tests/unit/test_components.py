@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 import processors.components  # noqa: F401 - registers the factories
-from processors.components import cluster_people, merge_entities, trim_span
+from processors.components import cluster_people, entity_links, merge_entities, span_text, trim_span
 from processors.gazetteer import load_gazetteer
 
 
@@ -122,3 +123,101 @@ def test_cluster_people_leaves_ambiguous_short_names() -> None:
         Span(doc, 7, 8, label="PERSON"),
     ]
     assert cluster_people(ents, frozenset()) == {0: "Kim Jong Un", 1: "Kim Sung Hwan"}
+
+
+# (words, spaces, entity (start, end, label), canonical, entity id): names as the text writes them.
+NAMES_AS_WRITTEN = [
+    (
+        ["Kim", "Jong", "-", "un", "spoke"],
+        [True, False, False, True, False],
+        (0, 4, "PERSON"),
+        "Kim Jong-un",
+        "person:kim-jong-un",
+    ),
+    (
+        ["Abu", "Hajar", "al", "-", "Iraqi", "died"],
+        [True, True, False, False, True, False],
+        (0, 5, "PERSON"),
+        "Abu Hajar al-Iraqi",
+        "person:abu-hajar-al-iraqi",
+    ),
+    (
+        ["Agnieszka", "Lada", "-", "Konefal", "said"],
+        [True, False, False, True, False],
+        (0, 4, "PERSON"),
+        "Agnieszka Lada-Konefal",
+        "person:agnieszka-lada-konefal",
+    ),
+    (
+        ["Conan", "O'Brien", "joked"],
+        [True, True, False],
+        (0, 2, "PERSON"),
+        "Conan O'Brien",
+        "person:conan-o-brien",
+    ),
+    (
+        ["the", "post", "-", "Brexit", "deal"],
+        [True, False, False, True, False],
+        (1, 4, "EVENT"),
+        "post-Brexit",
+        "misc:post-brexit",
+    ),
+    (
+        ["the", "People", "'s", "Liberation", "Army", "'s", "drills"],
+        [True, False, True, True, False, True, False],
+        (1, 6, "ORG"),
+        "People's Liberation Army",
+        "org:people-s-liberation-army",
+    ),
+    (
+        ["Jean", "\n", "Dupont", "left"],
+        [True, False, True, False],
+        (0, 3, "PERSON"),
+        "Jean Dupont",
+        "person:jean-dupont",
+    ),
+]
+
+
+@pytest.mark.parametrize(("words", "spaces", "ent", "canonical", "entity_id"), NAMES_AS_WRITTEN)
+def test_canonical_name_is_the_text_as_written(
+    words: list[str],
+    spaces: list[bool],
+    ent: tuple[int, int, str],
+    canonical: str,
+    entity_id: str,
+) -> None:
+    nlp = _nlp()
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    doc.ents = [Span(doc, ent[0], ent[1], label=ent[2])]
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    links = [(e.text, link.canonical, link.entity_id) for e, link in entity_links(doc)]
+    assert [(c, i) for _, c, i in links] == [(canonical, entity_id)]
+    assert all(" - " not in c for _, c, _ in links)
+
+
+def test_short_mention_joins_hyphenated_full_name() -> None:
+    nlp = _nlp()
+    words = ["Kim", "Jong", "-", "un", "met", "Moon", ".", "Kim", "left"]
+    spaces = [True, False, False, True, True, False, True, True, False]
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    doc.ents = [Span(doc, 0, 4, label="PERSON"), Span(doc, 7, 8, label="PERSON")]
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    names = {(e._.canonical, e._.entity_id) for e in doc.ents if e.label_ == "PERSON"}
+    assert names == {("Kim Jong-un", "person:kim-jong-un")}
+
+
+@pytest.mark.parametrize(
+    ("words", "spaces", "drop", "text"),
+    [
+        (["President", "Kim", "Jong", "-", "un"], [True, True, False, False, False], {"President"}, "Kim Jong-un"),  # noqa: E501
+        (["O'Brien", "'s"], [False, False], {"'s"}, "O'Brien"),
+        (["'s"], [False], {"'s"}, "'s"),
+        (["New", " ", "York"], [True, False, False], set(), "New York"),
+    ],
+)  # fmt: skip
+def test_span_text(words: list[str], spaces: list[bool], drop: set[str], text: str) -> None:
+    doc = Doc(spacy.blank("en").vocab, words=words, spaces=spaces)
+    assert span_text(doc[:], frozenset(drop)) == text
