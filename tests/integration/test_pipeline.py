@@ -124,3 +124,20 @@ def test_bad_input_goes_to_the_dead_letter_topic_and_the_pipeline_goes_on(
     assert "<" not in html_doc["body"] and "alert(" not in html_doc["body"]
     assert "IAEA" in html_doc["body"]
     assert html_doc["published_at"] is None and "not a date" in html_doc["date_problem"]
+
+
+def test_a_worker_whose_spacy_model_cannot_load_refuses_to_start(isolated: Isolated) -> None:
+    """A wrong model name stops the worker at start, naming the setting, instead of sending
+    every article to the dead-letter topic."""
+    pub = Publisher(isolated.settings)
+    pub.send_raw(json.dumps({"id": "m1", "title": "t", "body": "Talks in Tokyo."}).encode())
+    pub.close()
+    worker = isolated.start_worker(env={"WIREWATCH_SPACY_MODEL": "no_such_spacy_model"})
+    try:
+        code = worker.wait(timeout=120)
+    finally:
+        stop_process(worker)
+    assert code == 70
+    log = isolated.worker_log()
+    assert "no_such_spacy_model" in log and "WIREWATCH_SPACY_MODEL" in log
+    assert read_dead_letters(isolated, expected=1, timeout_ms=3000) == []
