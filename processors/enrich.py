@@ -25,7 +25,7 @@ from processors.language import UNDETERMINED, detect_language
 from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 
-ENRICHMENT_VERSION = "0.2.0"
+ENRICHMENT_VERSION = "0.3.0"
 LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})
@@ -54,7 +54,7 @@ def load_pipeline(model: str) -> Language:
 
 @lru_cache(maxsize=4)
 def enrichment_version(model: str) -> str:
-    """Code, model, gazetteer and rule versions: "0.2.0+core_web_sm-3.8.0+gaz2026.1+ev2026.1"."""
+    """Code, model, gazetteer and rule versions: "0.3.0+core_web_sm-3.8.0+gaz2026.1+ev2026.2"."""
     nlp = load_pipeline(model)
     meta = nlp.meta
     return (
@@ -154,7 +154,7 @@ def build_record(
         organizations=by({"ORG"}, "organizations"),
         places=by(_PLACE_LABELS, "places"),
         events=evs,
-        event_types=sorted({e.type for e in evs}),
+        event_types=events.facet_types(evs),
         entity_ids=sorted({e.id for e in entities}),
         event_actors=sorted({x for e in evs for x in (e.source, e.target) if x}),
         enrichment_version=version,

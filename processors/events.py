@@ -8,7 +8,9 @@ possessor or modifier ("Pyongyang's test", "U.S. sanctions"), from "by ...", or 
 subject of the verb it is the object of ("Japan imposed sanctions on ..."). Actors are
 canonical: a country code for places, nationalities and people whose nationality the text
 gives ("Japanese Foreign Minister Fumio Kishida" -> JP), else the organisation's id.
-Results are in `doc._.events`.
+Results are in `doc._.events`. Figurative and sporting uses are kept out by the trigger's
+frame and the article's domain (`processors.event_filter`); `facet_types` builds the
+`event_types` facet from the events confident enough.
 """
 
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
@@ -23,11 +25,14 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from processors.components import LABELS
+from processors.event_filter import domain_factor, frame_fits, quiet_share
+from processors.event_filter import facet_types as facet_types  # the `event_types` facet
 from processors.gazetteer import Gazetteer, load_gazetteer
 
 _SUBJECTS: Final = frozenset({"nsubj", "nsubjpass", "csubj"})
 _MODIFIERS: Final = frozenset({"poss", "compound", "amod", "nmod", "npadvmod"})
 _DEFAULT_POS: Final = frozenset({"NOUN", "VERB"})
+_TITLE_LABELS: Final = frozenset({"WORK_OF_ART", "PRODUCT", "LAW"})
 
 if not Doc.has_extension("events"):
     Doc.set_extension("events", default=None)
@@ -49,6 +54,9 @@ class EventRule:
     target_preps: frozenset[str] = frozenset({"on", "against"})
     symmetric: bool = False
     confidence: float = 0.5
+    object_not: frozenset[str] = frozenset()
+    needs_object: bool = False
+    intransitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,9 @@ def parse_event_rules(data: dict[str, Any]) -> EventRules:
                 target_preps=low("target_preps") or frozenset({"on", "against"}),
                 symmetric=bool(r.get("symmetric", False)),
                 confidence=float(r.get("confidence", 0.5)),
+                object_not=low("object_not"),
+                needs_object=bool(r.get("needs_object", False)),
+                intransitive=bool(r.get("intransitive", False)),
             )
         )
     by_lemma: dict[str, list[EventRule]] = {}
@@ -159,6 +170,8 @@ def rule_fits(rule: EventRule, token: Token) -> bool:
             return False
         if near & rule.context_not:
             return False
+    if not frame_fits(token, rule.object_not, rule.needs_object, rule.intransitive):
+        return False
     gov = _governor(token)
     gov_lemma = gov.lemma_.lower() if gov is not None else ""
     if rule.governed_by and gov_lemma not in rule.governed_by:
@@ -310,12 +323,15 @@ class EventDetector:
 
     def __call__(self, doc: Doc) -> Doc:
         resolve = _Actors(doc, self.gazetteer, self.rules)
+        quiet = quiet_share(doc)
         found: dict[tuple[str, str | None, str | None], DetectedEvent] = {}
         for token in doc:
             candidates = self.rules.by_lemma.get(token.lemma_.lower()) or self.rules.by_lemma.get(
                 token.lower_
             )
             if not candidates or token.dep_ == "amod":  # "alleged incidents" is no accusation
+                continue
+            if token.ent_type_ in _TITLE_LABELS:  # "Meet the Fockers" is a film, not a meeting
                 continue
             if any(c.dep_ == "neg" for c in token.children):
                 continue
@@ -329,6 +345,7 @@ class EventDetector:
             sent = token.sent
             if any(t.lemma_.lower() in self.rules.hedges for t in sent if t.i != token.i):
                 conf *= self.rules.hedge_factor
+            conf *= domain_factor(rule.type, quiet)
             conf = round(min(conf, 0.95), 3)
             src_options: list[str | None] = [*sources] or [None]
             tgt_options: list[str | None] = [*targets] or [None]

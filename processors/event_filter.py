@@ -1,0 +1,132 @@
+"""What keeps figurative, sporting and background uses of a trigger out of `event_types`.
+
+Three layers, applied after a rule's lemma, part of speech and context matched
+(`processors.events.rule_fits`):
+
+- **Frames** (`frame_fits`): what a trigger verb takes as object. A goal, a win, a ball, a
+  film or a deal is no victim ("fires Arsenal win", "was shot in South Africa", "struck a
+  deal"); a rule names such objects in `object_not` (`events.yaml`, `&not_victims`), or
+  says the verb must have an object (`needs_object`: "press Iran to ...") or must have
+  none (`intransitive`: "demonstrated many attributes" is no protest).
+- **Domain** (`quiet_share`): the share of an article's sentences that read like sport or
+  entertainment (a score like "2-1", "match", "striker", "album", "film"). In such an
+  article the figurative-prone types lose confidence in proportion (`domain_factor`);
+  types whose triggers are rarely figurative (ARREST, DISASTER, AID, a ban) keep theirs.
+- **Facet threshold** (`facet_types`): every detected event stays in `events` with its
+  confidence; a type enters `event_types` only when its best event reaches
+  `FACET_THRESHOLD`, so a lone weak trigger does not label the article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final, Protocol
+
+from spacy.tokens import Doc, Token
+
+FACET_THRESHOLD: Final = 0.55
+"""Least confidence of a type's best event for the type to enter `event_types`."""
+
+IMPLIED: Final[dict[str, str]] = {"TERROR_ATTACK": "ASSAULT"}
+"""FACETS.md: "a terrorist or suicide attack or bombing (it is an ASSAULT too)"."""
+
+FRAGILE: Final = frozenset(
+    {
+        "ASSAULT", "REQUEST", "SUPPORT", "ACCUSE", "REJECT", "THREATEN", "PROTEST",
+        "CONSULT", "COOPERATE", "AGREE", "RETREAT", "MOBILIZE", "MISSILE_TEST",
+    }
+)  # fmt: skip
+"""Types whose triggers ("attack", "fire", "back", "press", "sign") sport and showbiz use."""
+
+QUIET_PENALTY: Final = 0.6
+"""Confidence taken off a fragile event, times the article's sport/showbiz sentence share."""
+
+_QUIET_CUES: Final = frozenset(
+    {
+        # sport; not words news uses too: "win", "race", "title", "league" (Arab League),
+        # "squad" (death squad), "goal", "season" (fighting season), "defender", "coach"
+        "match", "matches", "cup", "championship", "championships", "tournament", "striker",
+        "midfielder", "goalkeeper", "semi-final", "quarter-final", "medal", "olympic",
+        "olympics", "inning", "innings", "pitcher", "wicket", "rugby", "football", "soccer",
+        "tennis", "cricket", "baseball", "golf", "athletics", "fixture", "premiership",
+        "stadium", "unbeaten", "marathon", "sprinter", "nba", "nfl", "fifa", "uefa",
+        "playoff", "playoffs",
+        # entertainment
+        "film", "films", "movie", "movies", "album", "band", "singer", "song", "songs",
+        "actor", "actress", "oscar", "oscars", "grammy", "chart", "charts", "festival",
+        "gig", "comedy", "sequel", "dvd", "hollywood", "concert", "box-office",
+    }
+)  # fmt: skip
+_SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
+_QUIET_CUES_PER_SENT: Final = 1
+"""A sentence with this many cue words (or a score) reads like sport or showbiz."""
+
+
+class _Typed(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+
+
+def frame_fits(
+    token: Token, object_not: frozenset[str], needs_object: bool, intransitive: bool
+) -> bool:
+    """Whether a trigger's object (and "to"/"into"/"on"/"for" goal) allows the event reading.
+
+    An object matches `object_not` by lemma, text or entity label ("money": "$1bn").
+    """
+    doc = token.doc
+    if token.i > 1 and doc[token.i - 1].text == "-" and not doc[token.i - 2].whitespace_:
+        return False  # "electro-clash": part of a hyphenated word
+    if token.pos_ != "VERB":
+        return True
+    objects = [c for c in token.children if c.dep_ in {"dobj", "nsubjpass"}]
+    if needs_object and not objects:
+        return False
+    if intransitive and any(c.dep_ == "dobj" for c in token.children):
+        return False
+    if not object_not:
+        return True
+    goals = [
+        g
+        for c in token.children
+        if c.dep_ in {"prep", "prt"} and c.lower_ in {"to", "into", "up", "on", "for"}
+        for g in c.children
+        if g.dep_ == "pobj"
+    ]
+    heads = {t.lemma_.lower() for t in (*objects, *goals)} | {t.lower_ for t in objects}
+    heads |= {t.ent_type_.lower() for t in (*objects, *goals) if t.ent_type_}  # "money"
+    return not heads & object_not
+
+
+def quiet_share(doc: Doc) -> float:
+    """Share of the doc's sentences that read like sport or entertainment reporting.
+
+    A sentence does with a score ("2-1") or a word only sport and showbiz use ("match",
+    "striker", "album"); words politics shares ("win", "campaign") do not count.
+    """
+    sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+    if not sents:
+        return 0.0
+    quiet = 0
+    for sent in sents:
+        cues = sum(t.lower_ in _QUIET_CUES for t in sent)  # word forms: "filmed" is news
+        if cues >= _QUIET_CUES_PER_SENT or any(_SCORE.match(t.text) for t in sent):
+            quiet += 1
+    return quiet / len(sents)
+
+
+def domain_factor(event_type: str, quiet: float) -> float:
+    """Multiplier of a fragile event's confidence in an article of this sport/showbiz share."""
+    if event_type not in FRAGILE:
+        return 1.0
+    return 1.0 - QUIET_PENALTY * quiet
+
+
+def facet_types(events: Iterable[_Typed], threshold: float = FACET_THRESHOLD) -> list[str]:
+    """The `event_types` facet: types whose best event reaches `threshold` (and implied ones)."""
+    kept = {e.type for e in events if e.confidence >= threshold}
+    kept |= {IMPLIED[t] for t in kept if t in IMPLIED}
+    return sorted(kept)

@@ -1,0 +1,221 @@
+"""Figurative and sporting triggers, the domain signal and the facet threshold, on
+hand-built, hand-parsed Docs (no statistical model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+import processors.components  # registers the factories
+import processors.events  # noqa: F401
+from processors.event_filter import (
+    FACET_THRESHOLD,
+    domain_factor,
+    facet_types,
+    quiet_share,
+)
+from processors.events import DetectedEvent
+
+Tok = tuple[str, str, str, int, str]  # word, lemma, pos, head index, dep
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    pipe = spacy.blank("en")
+    pipe.add_pipe("wirewatch_linker")
+    pipe.add_pipe("wirewatch_events")
+    return pipe
+
+
+Ents = list[tuple[int, int, str]]
+
+
+def _doc(nlp: Language, toks: list[Tok], ents: Ents | None = None) -> Doc:
+    doc = Doc(
+        nlp.vocab,
+        words=[t[0] for t in toks],
+        lemmas=[t[1] for t in toks],
+        pos=[t[2] for t in toks],
+        heads=[t[3] for t in toks],
+        deps=[t[4] for t in toks],
+        spaces=[not (t[0] == "-" or (i + 1 < len(toks) and toks[i + 1][0] in {"-", "."}))
+                for i, t in enumerate(toks)],
+    )  # fmt: skip
+    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents or []]
+    return doc
+
+
+def _events(nlp: Language, toks: list[Tok], ents: Ents) -> list[DetectedEvent]:
+    doc = _doc(nlp, toks, ents)
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return list(doc._.events)
+
+
+# (sentence, tokens, entities, the event types the rules must find)
+CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
+    (
+        "Aubameyang fires a win",
+        [("Aubameyang", "Aubameyang", "PROPN", 1, "nsubj"), ("fires", "fire", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("win", "win", "NOUN", 1, "dobj")],
+        [(0, 1, "PERSON")], set(),
+    ),
+    (
+        "Police fired on protesters",
+        [("Police", "police", "NOUN", 1, "nsubj"), ("fired", "fire", "VERB", 1, "ROOT"),
+         ("on", "on", "ADP", 1, "prep"), ("protesters", "protester", "NOUN", 2, "pobj")],
+        [], {"ASSAULT", "PROTEST"},
+    ),
+    (
+        "Young shot to the top",
+        [("Young", "Young", "PROPN", 1, "nsubj"), ("shot", "shoot", "VERB", 1, "ROOT"),
+         ("to", "to", "ADP", 1, "prep"), ("the", "the", "DET", 4, "det"),
+         ("top", "top", "NOUN", 2, "pobj")],
+        [(0, 1, "PERSON")], set(),
+    ),
+    (
+        "A gunman shot two men",
+        [("A", "a", "DET", 1, "det"), ("gunman", "gunman", "NOUN", 2, "nsubj"),
+         ("shot", "shoot", "VERB", 2, "ROOT"), ("two", "two", "NUM", 4, "nummod"),
+         ("men", "man", "NOUN", 2, "dobj")],
+        [], {"ASSAULT"},
+    ),
+    (
+        "Boston struck a deal",
+        [("Boston", "Boston", "PROPN", 1, "nsubj"), ("struck", "strike", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("deal", "deal", "NOUN", 1, "dobj")],
+        [(0, 1, "ORG")], {"AGREE"},
+    ),
+    (
+        "United press relentlessly",
+        [("United", "United", "PROPN", 1, "nsubj"), ("press", "press", "VERB", 1, "ROOT"),
+         ("relentlessly", "relentlessly", "ADV", 1, "advmod")],
+        [(0, 1, "ORG")], set(),
+    ),
+    (
+        "Washington pressed Tehran",
+        [("Washington", "Washington", "PROPN", 1, "nsubj"), ("pressed", "press", "VERB", 1, "ROOT"),
+         ("Tehran", "Tehran", "PROPN", 1, "dobj")],
+        [(0, 1, "GPE"), (2, 3, "GPE")], {"REQUEST"},
+    ),
+    (
+        "He demonstrated many attributes",
+        [("He", "he", "PRON", 1, "nsubj"), ("demonstrated", "demonstrate", "VERB", 1, "ROOT"),
+         ("many", "many", "ADJ", 3, "amod"), ("attributes", "attribute", "NOUN", 1, "dobj")],
+        [], set(),
+    ),
+    (
+        "Students demonstrated",
+        [("Students", "student", "NOUN", 1, "nsubj"),
+         ("demonstrated", "demonstrate", "VERB", 1, "ROOT")],
+        [], {"PROTEST"},
+    ),
+    (
+        "the electro-clash sound",
+        [("the", "the", "DET", 4, "det"), ("electro", "electro", "NOUN", 4, "compound"),
+         ("-", "-", "PUNCT", 3, "punct"), ("clash", "clash", "NOUN", 4, "compound"),
+         ("sound", "sound", "NOUN", 4, "ROOT")],
+        [], set(),
+    ),
+    (
+        "fans in great demand",
+        [("fans", "fan", "NOUN", 0, "ROOT"), ("in", "in", "ADP", 0, "prep"),
+         ("great", "great", "ADJ", 3, "amod"), ("demand", "demand", "NOUN", 1, "pobj")],
+        [], set(),
+    ),
+    (
+        "Hoffman hits out",
+        [("Hoffman", "Hoffman", "PROPN", 1, "nsubj"), ("hits", "hit", "VERB", 1, "ROOT"),
+         ("out", "out", "ADP", 1, "prt")],
+        [(0, 1, "PERSON")], {"ACCUSE"},
+    ),
+    (
+        "Walker was suspended",
+        [("Walker", "Walker", "PROPN", 2, "nsubjpass"), ("was", "be", "AUX", 2, "auxpass"),
+         ("suspended", "suspend", "VERB", 2, "ROOT")],
+        [(0, 1, "PERSON")], {"COERCE"},
+    ),
+    (
+        "Exchanges suspended trading",
+        [("Exchanges", "exchange", "NOUN", 1, "nsubj"), ("suspended", "suspend", "VERB", 1, "ROOT"),
+         ("trading", "trading", "NOUN", 1, "dobj")],
+        [], set(),
+    ),
+    (
+        "Libya has withdrawn $1bn",
+        [("Libya", "Libya", "PROPN", 2, "nsubj"), ("has", "have", "AUX", 2, "aux"),
+         ("withdrawn", "withdraw", "VERB", 2, "ROOT"), ("$", "$", "SYM", 4, "nmod"),
+         ("1bn", "1bn", "NOUN", 2, "dobj")],
+        [(0, 1, "GPE"), (3, 5, "MONEY")], set(),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "toks", "ents", "want"), CASES, ids=[c[0] for c in CASES])
+def test_trigger_frames(
+    nlp: Language, text: str, toks: list[Tok], ents: list[tuple[int, int, str]], want: set[str]
+) -> None:
+    assert {e.type for e in _events(nlp, toks, ents)} == want, text
+
+
+_SPORT: list[Tok] = [
+    ("Arsenal", "Arsenal", "PROPN", 1, "nsubj"), ("won", "win", "VERB", 1, "ROOT"),
+    ("2-1", "2-1", "NUM", 1, "dobj"),
+    ("The", "the", "DET", 4, "det"), ("match", "match", "NOUN", 5, "nsubj"),
+    ("ended", "end", "VERB", 5, "ROOT"), ("the", "the", "DET", 7, "det"),
+    ("season", "season", "NOUN", 5, "dobj"),
+    ("They", "they", "PRON", 9, "nsubj"), ("attacked", "attack", "VERB", 9, "ROOT"),
+    ("Police", "police", "NOUN", 11, "nsubj"), ("arrested", "arrest", "VERB", 11, "ROOT"),
+    ("fans", "fan", "NOUN", 11, "dobj"),
+]  # fmt: skip
+
+
+def test_sport_article_lowers_fragile_types_only(nlp: Language) -> None:
+    doc = _doc(nlp, _SPORT, [(0, 1, "ORG")])
+    assert quiet_share(doc) == pytest.approx(0.5)  # a score, and "match" + "season"
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    conf = {e.type: e.confidence for e in doc._.events}
+    assert conf["ASSAULT"] < FACET_THRESHOLD <= conf["ARREST"]
+    assert facet_types(doc._.events) == ["ARREST"]
+
+
+def test_news_sentence_is_not_quiet(nlp: Language) -> None:
+    toks: list[Tok] = [
+        ("Japan", "Japan", "PROPN", 1, "nsubj"),
+        ("imposed", "impose", "VERB", 1, "ROOT"),
+        ("sanctions", "sanction", "NOUN", 1, "dobj"),
+    ]
+    assert quiet_share(_doc(nlp, toks)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("event_type", "quiet", "factor"),
+    [("ASSAULT", 0.0, 1.0), ("ASSAULT", 1.0, 0.4), ("ARREST", 1.0, 1.0), ("SANCTION", 0.5, 1.0)],
+)
+def test_domain_factor(event_type: str, quiet: float, factor: float) -> None:
+    assert domain_factor(event_type, quiet) == pytest.approx(factor)
+
+
+@dataclass(frozen=True)
+class _Ev:
+    type: str
+    confidence: float
+
+
+@pytest.mark.parametrize(
+    ("events", "want"),
+    [
+        ([], []),
+        ([_Ev("ASSAULT", 0.4)], []),
+        ([_Ev("ASSAULT", 0.4), _Ev("ASSAULT", 0.7)], ["ASSAULT"]),
+        ([_Ev("TERROR_ATTACK", 0.75)], ["ASSAULT", "TERROR_ATTACK"]),
+        ([_Ev("SANCTION", 0.75), _Ev("CONSULT", 0.5)], ["SANCTION"]),
+    ],
+)
+def test_facet_types_keep_confident_types(events: list[_Ev], want: list[str]) -> None:
+    assert facet_types(events) == want
