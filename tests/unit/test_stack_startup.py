@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from processors.errors import WirewatchError
-from streams import stack
+from streams import stack, stack_base
 from streams.kafka_io import TopicNotReady, wait_for_topics
 
 # Bytes whose URL-safe base64 starts with "-" (0xF8..0xFB give "-" as the first character).
@@ -27,7 +27,7 @@ def test_dash_uuid_really_gives_a_dash_id() -> None:
 
 def test_new_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     draws: Iterator[uuid.UUID] = iter([DASH_UUID, DASH_UUID, uuid.UUID(int=12345)])
-    monkeypatch.setattr(stack.uuid, "uuid4", lambda: next(draws))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
     cluster_id = stack.new_cluster_id()
     assert not cluster_id.startswith("-")
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
@@ -56,7 +56,7 @@ def test_format_command_passes_any_id_as_one_argument(cluster_id: str) -> None:
     ],
 )
 def test_java_version_is_read_from_java_version_output(output: str, major: int | None) -> None:
-    assert stack.parse_java_version(output) == major
+    assert stack_base.parse_java_version(output) == major
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_java_version_is_read_from_java_version_output(output: str, major: int |
 )
 def test_start_up_failures_say_the_likely_fix(log: str, fix: str, tmp_path: Path) -> None:
     svc = stack.Service("kafka", 9092, tmp_path, (9093,))
-    hint = stack._likely_fix(log, svc)
+    hint = stack_base._likely_fix(log, svc)
     assert (fix in hint) if fix else hint == ""
 
 
@@ -92,9 +92,9 @@ def test_a_nearly_full_disk_is_refused_with_the_space_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     usage = shutil._ntuple_diskusage(10 << 30, 10 << 30, 200 << 20)  # type: ignore[attr-defined]
-    monkeypatch.setattr(stack.shutil, "disk_usage", lambda p: usage)
+    monkeypatch.setattr(stack_base.shutil, "disk_usage", lambda p: usage)
     with pytest.raises(stack.StackError, match="only 200 MiB free"):
-        stack._require_disk(stack.Service("elasticsearch", 1, tmp_path))
+        stack_base._require_disk(stack.Service("elasticsearch", 1, tmp_path))
 
 
 def test_an_exiting_server_names_its_log_and_the_fix(tmp_path: Path) -> None:
