@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer
-
 from streams.kafka_io import Publisher
 from tests.integration.conftest import Isolated, stop_process
+from tests.integration.test_pipeline import read_dead_letters
 
 SLICE = Path(__file__).resolve().parents[1] / "fixtures" / "search_slice.jsonl"
 
@@ -104,21 +103,6 @@ HOSTILE_IDS = {
 }
 
 
-def _dead_letters(iso: Isolated) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(
-        iso.settings.topic_dlq,
-        bootstrap_servers=iso.settings.kafka_servers,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=2000,
-        group_id=None,
-        max_partition_fetch_bytes=32 * 1024 * 1024,
-    )
-    try:
-        return [json.loads(msg.value) for msg in consumer]
-    finally:
-        consumer.close()
-
-
 def test_hostile_messages_between_good_articles(isolated: Isolated) -> None:
     good = [json.loads(line) for line in SLICE.read_text().splitlines()[:16]]
     pub = Publisher(isolated.settings)
@@ -140,7 +124,7 @@ def test_hostile_messages_between_good_articles(isolated: Isolated) -> None:
 
         def settled() -> bool:
             nonlocal letters
-            letters = _dead_letters(isolated)
+            letters = read_dead_letters(isolated, timeout_ms=2000)
             originals = {base64.b64decode(d["original"]) for d in letters}
             indexed = isolated.indexed_ids()
             missing[:] = sorted(good_ids - indexed) + [
