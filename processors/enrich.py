@@ -52,6 +52,14 @@ def load_pipeline(model: str) -> Language:
     return nlp
 
 
+def warm_up(model: str) -> str:
+    """Load everything enrichment needs (the spaCy pipeline, the language model), so the
+    first batch does not pay for it; returns the enrichment version."""
+    load_pipeline(model)
+    detect_language("The model is loaded once per process, before the first article.")
+    return enrichment_version(model)
+
+
 @lru_cache(maxsize=4)
 def enrichment_version(model: str) -> str:
     """Code, model, gazetteer and rule versions: "0.3.0+core_web_sm-3.8.0+gaz2026.1+ev2026.2"."""

@@ -40,7 +40,7 @@ from faust.types import EventT, StreamT
 from prometheus_client import generate_latest
 from pydantic import ValidationError
 
-from processors.enrich import enrich_articles, enrichment_version, load_pipeline
+from processors.enrich import enrich_articles, load_pipeline, warm_up
 from processors.errors import InvalidArticle
 from processors.models import Article, EnrichedArticle
 from processors.validate import parse_raw_article
@@ -240,13 +240,12 @@ class Pipeline(mode.Service):
             ) from exc
 
     async def check_model(self) -> None:
-        """Load the spaCy model in the enrichment process; `FatalError` when it cannot."""
+        """Load the spaCy model (and the language model) in the enrichment process;
+        `FatalError` when it cannot."""
         assert self.pool is not None
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(
-                self.pool, partial(enrichment_version, self.settings.spacy_model)
-            )
+            await loop.run_in_executor(self.pool, partial(warm_up, self.settings.spacy_model))
         except Exception as exc:
             raise FatalError(
                 f"the spaCy model {self.settings.spacy_model!r} cannot be loaded "
