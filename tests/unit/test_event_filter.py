@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 import processors.components  # registers the factories
 import processors.events  # noqa: F401
@@ -19,6 +19,7 @@ from processors.event_filter import (
     quiet_share,
 )
 from processors.events import DetectedEvent
+from tests.unit.test_events import hand_parsed
 
 Tok = tuple[str, str, str, int, str]  # word, lemma, pos, head index, dep
 
@@ -35,18 +36,11 @@ Ents = list[tuple[int, int, str]]
 
 
 def _doc(nlp: Language, toks: list[Tok], ents: Ents | None = None) -> Doc:
-    doc = Doc(
-        nlp.vocab,
-        words=[t[0] for t in toks],
-        lemmas=[t[1] for t in toks],
-        pos=[t[2] for t in toks],
-        heads=[t[3] for t in toks],
-        deps=[t[4] for t in toks],
-        spaces=[not (t[0] == "-" or (i + 1 < len(toks) and toks[i + 1][0] in {"-", "."}))
-                for i, t in enumerate(toks)],
-    )  # fmt: skip
-    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents or []]
-    return doc
+    spaces = [
+        not (t[0] == "-" or (i + 1 < len(toks) and toks[i + 1][0] in {"-", "."}))
+        for i, t in enumerate(toks)
+    ]
+    return hand_parsed(nlp, toks, ents, spaces)
 
 
 def _events(nlp: Language, toks: list[Tok], ents: Ents) -> list[DetectedEvent]:

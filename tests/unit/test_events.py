@@ -22,10 +22,13 @@ def _nlp() -> Language:
 Tok = tuple[str, str, str, int, str]  # word, lemma, pos, head index, dep
 
 
-def _run(
-    toks: list[Tok], ents: list[tuple[int, int, str]]
-) -> list[tuple[str, str | None, str | None]]:
-    nlp = _nlp()
+def hand_parsed(
+    nlp: Language,
+    toks: list[Tok],
+    ents: list[tuple[int, int, str]] | None = None,
+    spaces: list[bool] | None = None,
+) -> Doc:
+    """A Doc with the given words, lemmas, tags, parse and entities: no model needed."""
     doc = Doc(
         nlp.vocab,
         words=[t[0] for t in toks],
@@ -33,8 +36,17 @@ def _run(
         pos=[t[2] for t in toks],
         heads=[t[3] for t in toks],
         deps=[t[4] for t in toks],
+        spaces=spaces,
     )
-    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
+    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents or []]
+    return doc
+
+
+def _run(
+    toks: list[Tok], ents: list[tuple[int, int, str]]
+) -> list[tuple[str, str | None, str | None]]:
+    nlp = _nlp()
+    doc = hand_parsed(nlp, toks, ents)
     for _, proc in nlp.pipeline:
         doc = proc(doc)
     return [(e.type, e.source, e.target) for e in doc._.events]
