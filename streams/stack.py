@@ -34,6 +34,7 @@ from streams.stack_base import (
     _likely_fix,
     _log_tail,
     _port_of,
+    _port_taken,
     _require_disk,
     _require_tools,
     _resolved,
@@ -301,17 +302,10 @@ def _start(svc: Service, command: list[str], healthy: Callable[[], bool], timeou
         if healthy():
             log.info("stack.external", service=svc.name, port=svc.port)
             return
-        raise StackError(
-            f"port {svc.port} on 127.0.0.1 is taken by another program, so {svc.name} cannot "
-            f"start; stop that program or point wirewatch elsewhere with WIREWATCH_ settings"
-        )
+        raise _port_taken(svc, svc.port)
     taken = [p for p in svc.other_ports if port_open(p)]
     if taken:
-        raise StackError(
-            f"port {taken[0]} on 127.0.0.1 is taken by another program, so {svc.name} cannot "
-            f"start (it needs ports {svc.port} and {', '.join(map(str, svc.other_ports))}); stop "
-            "that program or point wirewatch elsewhere with WIREWATCH_ settings"
-        )
+        raise _port_taken(svc, taken[0])
     svc.logfile.parent.mkdir(parents=True, exist_ok=True)
     _require_disk(svc)
     with open(svc.logfile, "ab") as out:

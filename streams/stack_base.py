@@ -210,3 +210,12 @@ def _likely_fix(output: str, svc: Service) -> str:
 def _port_of(hostport: str, default: int) -> int:
     _, _, port = hostport.rpartition(":")
     return int(port) if port.isdigit() else default
+
+
+def _port_taken(svc: Service, port: int) -> StackError:
+    ports = ", ".join(map(str, (svc.port, *svc.other_ports)))
+    return StackError(
+        f"port {port} on 127.0.0.1 is taken by another program, so {svc.name} cannot start "
+        f"(it needs ports {ports}); stop that program or point wirewatch elsewhere with "
+        "WIREWATCH_ settings"
+    )
