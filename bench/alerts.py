@@ -37,10 +37,10 @@ from bench.common import (
 )
 from processors.models import EnrichedArticle
 from processors.rules import known_event_types, load_rules_dir
-from streams.alerts import ActiveRule, ensure_alert_indices, match_rules, sync_rules
-from streams.elastic import make_async_client, make_client
-from streams.kafka_io import Publisher
+from streams.clients.elastic import make_async_client, make_client
+from streams.clients.kafka import Publisher
 from streams.settings import Settings
+from streams.stages.alerts import ActiveRule, ensure_alert_indices, match_rules, sync_rules
 
 COUNTRIES = [
     "US",

@@ -19,9 +19,9 @@ from typing import Any
 
 from processors.ingest import article_from_mapping
 from processors.models import Article
-from streams.elastic import ensure_index, make_client
-from streams.kafka_io import ensure_topics
-from streams.ops import drop_namespace
+from streams.clients.elastic import ensure_index, make_client
+from streams.clients.kafka import ensure_topics
+from streams.operations.ops import drop_namespace
 from streams.settings import Settings, namespace_env, settings_from_env
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_pipeline, load_articles, machine, merge_results, rss_mib, worker
-from streams.elastic import make_client
-from streams.kafka_io import Publisher
+from streams.clients.elastic import make_client
+from streams.clients.kafka import Publisher
 from streams.logs import delivery_counts
-from streams.ops import read_topic
+from streams.operations.ops import read_topic
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ from bench.common import (
 )
 from processors.enrich import enrich_articles, load_pipeline
 from processors.models import Article
-from streams.elastic import make_client
-from streams.kafka_io import Publisher
+from streams.clients.elastic import make_client
+from streams.clients.kafka import Publisher
 from streams.settings import Settings
 
 

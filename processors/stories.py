@@ -11,7 +11,7 @@ rarely the same runs of three words.
 of recent articles, with each article's story id. It finds candidates in constant time per
 article; each candidate is then verified with the estimated Jaccard so LSH's false
 positives do not merge stories. The durable state (article id -> story id, signature) lives
-elsewhere (a Faust table, see `streams/stories.py`); the index is rebuilt from it.
+elsewhere (a Faust table, see `streams/stages/stories.py`); the index is rebuilt from it.
 """
 
 from __future__ import annotations

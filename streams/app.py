@@ -1,13 +1,13 @@
 """The Faust app: topics, the enrich agent, the index agent, health and metrics pages.
 
 Error policy (Faust acks a message whose agent raised and never retries it, so every agent
-runs its batches through `streams.batches.run_batch`):
+runs its batches through `streams.core.batches.run_batch`):
 - enrich: invalid input -> dead letter (reason + original bytes); an article whose
   enrichment raises, or crashes the enrichment process, is isolated by the batch runner and
   dead-lettered as `processing_failed` after `poison_attempts` tries alone; a model that
   cannot load -> fail-stop at start, naming the model.
 - index: a document Elasticsearch rejects (4xx) -> dead letter, and a request refused as a
-  whole is split to find the documents at fault (`streams.elastic.BulkWriter`); unreachable
+  whole is split to find the documents at fault (`streams.clients.elastic.BulkWriter`); unreachable
   node, timeouts, 429 and 5xx -> retry with backoff while consumption waits (backpressure).
 - Offsets are acked only after the batch's effect is durable: `take_events` acks a batch
   after the agent body returns, and the body returns only after the enriched records /
@@ -45,15 +45,15 @@ from processors.errors import InvalidArticle
 from processors.models import Article, EnrichedArticle
 from processors.validate import parse_raw_article
 from streams import metrics
-from streams.alerts import forward_indexed, register_alerts
-from streams.batches import EXIT_FAIL_STOP, Isolation, run_batch
-from streams.deadletter import DeadLetter, article_id_hint, event_value
-from streams.elastic import BulkWriter, IndexRequest, make_async_client
-from streams.faults import FatalError
+from streams.clients.elastic import BulkWriter, IndexRequest, make_async_client
+from streams.core.batches import EXIT_FAIL_STOP, Isolation, run_batch
+from streams.core.deadletter import DeadLetter, article_id_hint, event_value
+from streams.core.faults import FatalError
+from streams.core.retry import backoff
 from streams.logs import AUDIT_DELIVERY
 from streams.offsets import WirewatchApp
-from streams.retry import backoff
 from streams.settings import Settings
+from streams.stages.alerts import forward_indexed, register_alerts
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +129,7 @@ class Pipeline(mode.Service):
 
     @property
     def isolation(self) -> Isolation:
-        """How every stage isolates a poison message (see streams.batches)."""
+        """How every stage isolates a poison message (see streams.core.batches)."""
         return Isolation(dead_letter=self.dead_letter, attempts=self.settings.poison_attempts)
 
     async def on_stop(self) -> None:
@@ -269,7 +269,7 @@ class Pipeline(mode.Service):
                 await self.dead_letter(event, "enrich", exc.reason, exc.detail or exc.reason)
         if good:
             # An article that makes enrichment raise fails the batch; the batch runner then
-            # isolates it (streams.batches) and the others go through.
+            # isolates it (streams.core.batches) and the others go through.
             results = await self._run_enrich([a for _, a in good])
             pairs = list(zip(good, results, strict=True))
             await self.deliver(
@@ -369,7 +369,7 @@ def build_app(settings: Settings) -> faust.App:
     )
     pipeline = Pipeline(settings, app, dlq, enriched)
     app.service(pipeline)  # type: ignore[arg-type]
-    register_alerts(app, settings, pipeline, enriched)  # stories + alerts (streams/alerts.py)
+    register_alerts(app, settings, pipeline, enriched)  # stories + alerts
 
     @app.agent(raw, name="wirewatch.enrich")
     async def enrich(stream: StreamT[bytes]) -> None:

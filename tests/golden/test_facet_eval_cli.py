@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streams.cli_enrich import eval_app
+from streams.cli.enrich import eval_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLD = FIXTURES / "facets_sample_gold.jsonl"

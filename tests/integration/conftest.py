@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from streams import stack
-from streams.elastic import ensure_index, make_client
-from streams.kafka_io import ensure_topics
-from streams.ops import drop_namespace
+from streams.clients.elastic import ensure_index, make_client
+from streams.clients.kafka import ensure_topics
+from streams.operations.ops import drop_namespace
 from streams.settings import Settings, namespace_env, settings_from_env
+from streams.stack import local as stack
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

@@ -23,9 +23,9 @@ import pytest
 from kafka import KafkaConsumer
 
 from processors.ingest import parse_text_article
-from streams.alerts import ensure_alert_indices, sync_rules
-from streams.kafka_io import Publisher
+from streams.clients.kafka import Publisher
 from streams.settings import Settings
+from streams.stages.alerts import ensure_alert_indices, sync_rules
 from tests.integration.conftest import REPO, Isolated, stop_process
 
 SEEDS = REPO / "seeds"

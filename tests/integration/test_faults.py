@@ -20,11 +20,11 @@ import pytest
 
 from processors.ingest import article_from_mapping
 from processors.models import Article
-from streams import stack
-from streams.kafka_io import Publisher
+from streams.clients.kafka import Publisher
 from streams.logs import delivery_counts
-from streams.ops import read_topic
+from streams.operations.ops import read_topic
 from streams.settings import Settings
+from streams.stack import local as stack
 from tests.integration.conftest import Isolated, isolation, stop_process
 
 # Real articles shipped with the tests (Reuters, AG News, BBC; see tests/fixtures/search_slice.md).

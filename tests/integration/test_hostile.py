@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from streams.kafka_io import Publisher
+from streams.clients.kafka import Publisher
 from tests.integration.conftest import Isolated, stop_process
 from tests.integration.test_pipeline import read_dead_letters
 

@@ -7,9 +7,9 @@ import json
 import urllib.request
 from pathlib import Path
 
-from streams.elastic import write_index
-from streams.kafka_io import Publisher
-from streams.ops import list_dead_letters, reindex, replay_dead_letters
+from streams.clients.elastic import write_index
+from streams.clients.kafka import Publisher
+from streams.operations.ops import list_dead_letters, reindex, replay_dead_letters
 from tests.integration.conftest import Isolated, stop_process
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"

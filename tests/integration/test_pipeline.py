@@ -8,8 +8,8 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from streams.kafka_io import Publisher
-from streams.search import search
+from streams.clients.kafka import Publisher
+from streams.operations.search import search
 from tests.integration.conftest import Isolated, stop_process
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"

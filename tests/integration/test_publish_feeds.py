@@ -23,9 +23,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from processors.formats.common import guid_id
-from streams.follow import Follower
-from streams.kafka_io import Publisher
-from streams.publish_state import PublishState
+from streams.clients.kafka import Publisher
+from streams.publishing.follow import Follower
+from streams.publishing.state import PublishState
 from tests.integration.conftest import REPO, Isolated, stop_process
 
 FIXTURES = REPO / "tests" / "fixtures" / "formats"

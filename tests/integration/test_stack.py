@@ -10,8 +10,8 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
-from streams import stack
 from streams.settings import Settings
+from streams.stack import local as stack
 
 
 def test_elasticsearch_is_a_real_8x_node(base_settings: Settings) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from elasticsearch import ConnectionError as ESConnectionError
 
-from streams import batches
-from streams.batches import Isolation, run_batch
-from streams.faults import FatalError, classify
+from streams.core import batches
+from streams.core.batches import Isolation, run_batch
+from streams.core.faults import FatalError, classify
 
 
 def _event(offset: int, value: bytes) -> Any:

@@ -7,7 +7,7 @@ from elasticsearch import ApiError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.elastic import BulkWriter, IndexRequest
+from streams.clients.elastic import BulkWriter, IndexRequest
 from tests.doubles import FakeBulkElasticsearch
 
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import SecretStr
 
 import streams
-from streams.elastic import TEMPLATE_FILE
+from streams.clients.elastic import TEMPLATE_FILE
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -410,7 +410,7 @@ def test_dockerfile_env_is_real_settings() -> None:
 
 
 def test_the_image_carries_the_index_template_where_the_code_reads_it() -> None:
-    # streams/elastic.py resolves the template next to the installed `streams` package; the
+    # streams/clients/elastic.py resolves the template next to the installed `streams` package; the
     # Dockerfile copies deploy/elasticsearch/ to <site-packages>/deploy/elasticsearch/. If the
     # code looks elsewhere (e.g. a WIREWATCH_DEPLOY_DIR setting), the Dockerfile must follow.
     package_parent = Path(streams.__file__).resolve().parent.parent
@@ -422,7 +422,7 @@ def test_the_image_carries_the_index_template_where_the_code_reads_it() -> None:
     assert '"$site/deploy/elasticsearch"' in text and 'get_paths()["purelib"]' in text
     assert "TEMPLATE_FILE.is_file()" in text, "the build must prove the template is found"
     # the saved objects too, so `wirewatch kibana import` works from the image
-    from streams.kibana import SAVED_OBJECTS_FILE
+    from streams.clients.kibana import SAVED_OBJECTS_FILE
 
     assert SAVED_OBJECTS_FILE.relative_to(package_parent).parent == Path("deploy/kibana")
     assert "COPY deploy/kibana/" in text and '"$site/deploy/kibana"' in text

@@ -9,7 +9,7 @@ import pytest
 
 from processors.formats.versioning import Seen, content_hash, decide
 from processors.models import Article
-from streams.publish_state import PublishState, StateError
+from streams.publishing.state import PublishState, StateError
 
 NOW = 1_700_000_000_000
 
@@ -98,7 +98,7 @@ def test_a_failed_write_keeps_the_previous_state(
     def boom(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("streams.publish_state.os.replace", boom)
+    monkeypatch.setattr("streams.publishing.state.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         state.save()
     assert set(PublishState.load(path, "t").articles) == {"a"}

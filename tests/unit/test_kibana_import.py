@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from streams.kibana import (
+from streams.clients.kibana import (
     SAVED_OBJECTS_FILE,
     KibanaError,
     SavedObjectsFileError,

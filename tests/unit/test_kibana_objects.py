@@ -18,7 +18,7 @@ import pycountry
 import pytest
 import yaml
 
-from streams.kibana import SAVED_OBJECTS_FILE, SavedObjectsFileError, read_saved_objects
+from streams.clients.kibana import SAVED_OBJECTS_FILE, SavedObjectsFileError, read_saved_objects
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLES_TEMPLATE = REPO / "deploy" / "elasticsearch" / "index-template.json"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from streams.search import (
+from streams.operations.search import (
     InvalidSearch,
     SearchFilters,
     SearchRequest,

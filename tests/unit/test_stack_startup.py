@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from processors.errors import WirewatchError
-from streams import stack, stack_base
-from streams.kafka_io import TopicNotReady, wait_for_topics
+from streams.clients.kafka import TopicNotReady, wait_for_topics
+from streams.stack import base as stack_base
+from streams.stack import local as stack
 
 # Bytes whose URL-safe base64 starts with "-" (0xF8..0xFB give "-" as the first character).
 DASH_UUID = uuid.UUID(bytes=b"\xf8" + bytes(15))

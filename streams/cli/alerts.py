@@ -13,7 +13,7 @@ from rich.markup import escape
 from processors.errors import InputFileError, WirewatchError
 from processors.models import EnrichedArticle
 from processors.rules import Alert, Rule, RuleError, load_rule_file
-from streams.cli_common import _fail, _settings, console, err
+from streams.cli.common import _fail, _settings, console, err
 from streams.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate and load them, try them.", no_args_is_help=True)
@@ -47,8 +47,8 @@ def rules_sync(
     """
     from elasticsearch import ApiError, TransportError
 
-    from streams.alerts import ensure_alert_indices, sync_rules
-    from streams.elastic import ensure_index, make_client
+    from streams.clients.elastic import ensure_index, make_client
+    from streams.stages.alerts import ensure_alert_indices, sync_rules
 
     settings = _settings()
     folder = directory or settings.rules_dir
@@ -97,7 +97,7 @@ def _read_article(path: Path, model: str) -> EnrichedArticle:
     except ValidationError:
         pass
     from processors.enrich import enrich_articles
-    from streams.kafka_io import read_articles
+    from streams.clients.kafka import read_articles
 
     articles = list(read_articles(path))
     if not articles:
@@ -122,8 +122,8 @@ def rules_test(
     """
     from elasticsearch import ApiError, TransportError
 
-    from streams.alerts import test_rule
-    from streams.elastic import make_client
+    from streams.clients.elastic import make_client
+    from streams.stages.alerts import test_rule
 
     settings = _settings()
     try:
@@ -193,8 +193,8 @@ def alerts_tail(
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
-    from streams.alerts import iter_alerts
-    from streams.kafka_io import _security
+    from streams.clients.kafka import _security
+    from streams.stages.alerts import iter_alerts
 
     settings = _settings()
     try:
@@ -237,7 +237,7 @@ def show_recent_alerts(settings: Settings, *, settle: float = 3.0, timeout: floa
     from elasticsearch import NotFoundError
 
     from processors.rules import Alert
-    from streams.elastic import make_client
+    from streams.clients.elastic import make_client
 
     es = make_client(settings)
     index = settings.alerts_index_name

@@ -13,12 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from processors.errors import WirewatchError
 from processors.formats import FORMATS
-from streams.cli_common import _fail, _settings
+from streams.cli.common import _fail, _settings
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from streams.kafka_io import Publisher, PublishReport
-    from streams.publish_state import PublishState
+    from streams.clients.kafka import Publisher, PublishReport
+    from streams.publishing.state import PublishState
 
 console = Console()
 err = Console(stderr=True)
@@ -68,8 +68,8 @@ def publish(
     version; the state file remembers what was published so a re-run or a re-poll sends
     only what is new or changed (see README, "Feeds and formats").
     """
-    from streams.kafka_io import Publisher, PublishReport, ensure_topics
-    from streams.publish_state import PublishState, default_state_path
+    from streams.clients.kafka import Publisher, PublishReport, ensure_topics
+    from streams.publishing.state import PublishState, default_state_path
 
     if fmt != "auto" and fmt not in FORMATS:
         raise _fail(f"--format {fmt!r}: use auto or one of {', '.join(FORMATS)}")
@@ -125,7 +125,7 @@ def publish(
 def _publish_files(
     pub: Publisher, paths: list[Path], *, source: str | None, fmt: str, state: PublishState
 ) -> PublishReport:
-    from streams.kafka_io import expand_paths
+    from streams.clients.kafka import expand_paths
 
     files = expand_paths(paths)
     with Progress(
@@ -164,7 +164,7 @@ def _follow(
     source: str | None,
     once: bool,
 ) -> PublishReport:
-    from streams.follow import Follower
+    from streams.publishing.follow import Follower
 
     follower = Follower(
         pub, state, targets, interval=interval, settle=settle, fmt=fmt, source=source
@@ -197,7 +197,7 @@ def _follow(
 
 
 def _wait_indexed(settings: Settings, ids: list[str], timeout: float) -> None:
-    from streams.elastic import make_client
+    from streams.clients.elastic import make_client
 
     es = make_client(settings)
     wanted = set(ids)

@@ -1,6 +1,6 @@
 """`wirewatch enrich`, `wirewatch eval ner|events|facets`: inspection without Kafka or ES.
 
-Mounted into the main CLI by `streams/cli.py`: `enrich_command` as the `enrich` command
+Mounted into the main CLI by `streams/cli/__init__.py`: `enrich_command` as the `enrich` command
 (`enrich_app` carries the same command for `add_typer`), `eval_app` as the `eval` group.
 The work is done by `processors.enrich`, `processors.evaluation` and
 `processors.facet_eval`; this only reads
@@ -23,7 +23,7 @@ from processors.errors import InputFileError
 from processors.evaluation import evaluate_events, evaluate_ner, read_conll
 from processors.facet_eval import FACETS, GoldFacets, gold_from_mapping, score_facets
 from processors.models import Article, EnrichedArticle
-from streams.kafka_io import read_articles
+from streams.clients.kafka import read_articles
 from streams.settings import get_settings
 
 enrich_app = typer.Typer(help="Enrich an article file without Kafka or Elasticsearch.")

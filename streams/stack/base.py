@@ -1,6 +1,6 @@
 """What the local stack's servers share: the service record, its error, the tools it needs
 (Java 17+, Maven), jar resolution, and the diagnosis of a start-up failure (free disk, taken
-ports, the likely fix named from the server's own output). `streams.stack` runs them."""
+ports, the likely fix named from the server's own output). `streams.stack.local` runs them."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from processors.errors import WirewatchError
 
 log = structlog.get_logger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO_ROOT / "deploy" / "local"
 KAFKA_VERSION = "4.1.1"
 ES_VERSION = "8.19.21"

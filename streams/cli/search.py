@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from streams.cli_common import _fail, _settings
+from streams.cli.common import _fail, _settings
 
 console = Console()
 err = Console(stderr=True)
@@ -83,8 +83,8 @@ def search_cmd(
     """Search the articles: full text, filters, facet counts, highlighted snippets."""
     from elasticsearch import ApiError, TransportError
 
-    from streams.elastic import make_client
-    from streams.search import InvalidSearch, SearchFilters, search
+    from streams.clients.elastic import make_client
+    from streams.operations.search import InvalidSearch, SearchFilters, search
 
     if sort not in (None, "relevance", "newest", "oldest"):
         raise _fail(f"--sort must be relevance, newest or oldest, not {sort!r}")

@@ -7,7 +7,7 @@ HTTP error, a document that cannot be read) backs off exponentially with jitter,
 article files; a file is read once its size and modification time have been still for
 `settle` seconds (so half-written files are not read), and again whenever it changes.
 
-Every article goes through the publisher's state (`streams/publish_state.py`): what was
+Every article goes through the publisher's state (`streams/publishing/state.py`): what was
 already published is skipped, a changed item is published as a new version of the same id.
 """
 
@@ -26,9 +26,9 @@ import structlog
 from processors.errors import InputFileError, WirewatchError
 from processors.formats import read_document
 from processors.models import Article
-from streams.kafka_io import Publisher, PublishReport, is_article_file, read_articles
-from streams.publish_state import PublishState
-from streams.retry import backoff
+from streams.clients.kafka import Publisher, PublishReport, is_article_file, read_articles
+from streams.core.retry import backoff
+from streams.publishing.state import PublishState
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ Jars come from Maven Central through `deploy/local/pom.xml` (Kafka) and
 `deploy/local/elasticsearch-node/pom.xml` (Elasticsearch); they are cached under
 `settings.cache_dir` and run on the machine's Java. Data, logs and PID files live in
 `settings.stack_dir` (`.stack/`, ignored by git). Everything binds to 127.0.0.1. What the
-servers share (tools, jar resolution, start-up diagnosis) is in `streams.stack_base`.
+servers share (tools, jar resolution, start-up diagnosis) is in `streams.stack.base`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import structlog
 
 from streams.settings import Settings
-from streams.stack_base import (
+from streams.stack.base import (
     ES_VERSION,
     KAFKA_VERSION,
     LOCAL_DIR,

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from processors.errors import WirewatchError
-from streams.cli_common import _fail, _settings, console
+from streams.cli.common import _fail, _settings, console
 
 dlq_app = typer.Typer(
     help="Dead letters: what could not be processed, and why.", no_args_is_help=True
@@ -29,7 +29,7 @@ def dlq_list(
     limit: Annotated[int | None, typer.Option(help="Only the newest N")] = None,
 ) -> None:
     """Show the dead letters on the dead-letter topic."""
-    from streams.ops import list_dead_letters
+    from streams.operations.ops import list_dead_letters
 
     settings = _settings()
     letters = list_dead_letters(settings, limit=limit)
@@ -59,7 +59,7 @@ def dlq_replay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, publish nothing")] = False,
 ) -> None:
     """Re-publish dead letters (not replayed before) to the topic they failed on."""
-    from streams.ops import replay_dead_letters
+    from streams.operations.ops import replay_dead_letters
 
     report = replay_dead_letters(_settings(), reason=reason, dry_run=dry_run)
     verb = "would replay" if dry_run else "replayed"
@@ -89,8 +89,8 @@ def reindex_cmd(
     switch: Annotated[bool, typer.Option(help="Switch the alias when caught up")] = True,
 ) -> None:
     """Re-enrich from Kafka into a new versioned index; switch the alias atomically."""
-    from streams.elastic import make_client, template_body
-    from streams.ops import reindex
+    from streams.clients.elastic import make_client, template_body
+    from streams.operations.ops import reindex
 
     if from_offset is not None and since is not None:
         raise _fail("give --from-offset or --since, not both", 2)

@@ -25,13 +25,13 @@ from elasticsearch import (
 from elasticsearch.helpers import async_streaming_bulk
 
 from processors.errors import WirewatchError
-from streams.faults import TRANSIENT_STATUS
-from streams.retry import backoff
+from streams.core.faults import TRANSIENT_STATUS
+from streams.core.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
 
 

@@ -4,7 +4,7 @@ poison messages isolated, fail-stop only for what is process-wide.
 `take_events` acks a batch when the agent body returns *or raises*, and Faust would then commit
 offsets of messages that had no effect. So a stage's batch function handles what it can
 itself (data errors -> dead letters, transient I/O -> retries with backoff), and whatever
-escapes it is classified here (`streams.faults.classify`):
+escapes it is classified here (`streams.core.faults.classify`):
 
 - `transient` (an outage that escaped a stage's own retries): the whole batch runs again with
   backoff, as long as it takes; nothing is dead-lettered, nothing new is consumed;
@@ -12,7 +12,7 @@ escapes it is classified here (`streams.faults.classify`):
   batch's messages run again one at a time; a message that fails alone `poison_attempts`
   times is dead-lettered as `processing_failed` with the exception type, a short traceback
   and its original bytes, and the stage goes on. Good messages of the batch are processed;
-- `fatal` (`streams.faults.FatalError`: the model cannot load, configuration is wrong): the
+- `fatal` (`streams.core.faults.FatalError`: the model cannot load, configuration is wrong): the
   worker stops at once, before the ack (fail-stop, exit code 70), and the batch is redelivered
   after the restart;
 - a graceful shutdown lets the batch in flight finish, within a bound, else fail-stops.
@@ -35,8 +35,8 @@ import structlog
 from faust.types import EventT
 
 from streams import metrics
-from streams.faults import classify
-from streams.retry import backoff
+from streams.core.faults import classify
+from streams.core.retry import backoff
 
 log = structlog.get_logger(__name__)
 

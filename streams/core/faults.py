@@ -6,7 +6,7 @@
 - `fatal`: nothing can work in this process (the model cannot load, configuration is wrong,
   a topic has the wrong layout): stop the worker before the ack, so an operator sees it.
 - `bug`: anything else. It may be one hostile message (a `RecursionError`, a library's
-  `ValueError`) or a defect; the batch runner (`streams.batches`) finds out by running the
+  `ValueError`) or a defect; the batch runner (`streams.core.batches`) finds out by running the
   batch's messages one at a time.
 """
 

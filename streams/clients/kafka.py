@@ -20,7 +20,7 @@ from processors.errors import InputFileError, WirewatchError
 from processors.formats import read_document
 from processors.formats.versioning import Seen, content_hash, decide
 from processors.models import Article
-from streams.publish_state import PublishState
+from streams.publishing.state import PublishState
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

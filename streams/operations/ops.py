@@ -23,9 +23,9 @@ from processors.enrich import enrich_articles
 from processors.errors import InvalidArticle
 from processors.models import Article
 from processors.validate import parse_raw_article
-from streams.deadletter import DeadLetter
-from streams.elastic import create_index, index_name, switch_alias, write_index
-from streams.kafka_io import Publisher, _security
+from streams.clients.elastic import create_index, index_name, switch_alias, write_index
+from streams.clients.kafka import Publisher, _security
+from streams.core.deadletter import DeadLetter
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

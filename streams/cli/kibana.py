@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli_common import _fail, _settings, console, err
+from streams.cli.common import _fail, _settings, console, err
 
 kibana_app = typer.Typer(help="Kibana saved objects (data views, searches, dashboard).")
 
@@ -29,7 +29,7 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Import (overwrite) the data views, saved searches, visualisations and dashboard."""
-    from streams.kibana import (
+    from streams.clients.kibana import (
         SAVED_OBJECTS_FILE,
         KibanaError,
         SavedObjectsFileError,

@@ -20,7 +20,7 @@ from typing import Any
 from processors.errors import WirewatchError
 from streams.settings import Settings
 
-KIBANA_DIR = Path(__file__).resolve().parent.parent / "deploy" / "kibana"
+KIBANA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kibana"
 SAVED_OBJECTS_FILE = KIBANA_DIR / "wirewatch.ndjson"
 
 

@@ -17,7 +17,7 @@ keeps it on disk). The LSH index (`processors.stories.StoryIndex`) is in memory 
 rebuilt from the table after every recovery.
 
 Error policy: a record that does not parse -> dead letter (stage `story`); anything else
-that escapes a batch -> the batch runner (`streams.batches.run_batch`) isolates the record at
+that escapes a batch -> the batch runner (`streams.core.batches.run_batch`) isolates the record at
 fault (dead letter `processing_failed`) or fail-stops for a process-wide error; the outputs are
 sent with acks=all and awaited before the batch returns, so offsets are acked only after the
 record is durable on the enriched topic. A redelivered article finds itself in the table and
@@ -41,8 +41,8 @@ from pydantic import ValidationError
 from processors.models import EnrichedArticle
 from processors.stories import NUM_PERM, StoryIndex, signature, story_text
 from streams import metrics
-from streams.batches import run_batch
-from streams.deadletter import event_value
+from streams.core.batches import run_batch
+from streams.core.deadletter import event_value
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

@@ -31,7 +31,7 @@ Error policy (as in streams/app.py):
 - an alert Elasticsearch rejects for good (400) -> dead letter of the article;
 - a rule whose query fails at search time -> logged and counted (`wirewatch_rule_errors_total`),
   the other rules still run (sync validates queries, so this means a mapping change);
-- anything unexpected (a bug) -> the batch runner (`streams.batches.run_batch`) runs the
+- anything unexpected (a bug) -> the batch runner (`streams.core.batches.run_batch`) runs the
   batch's records one at a time and dead-letters the one at fault as `processing_failed`;
   a process-wide error fail-stops before the ack, so the
   batch is redelivered after the restart;
@@ -89,9 +89,7 @@ from processors.rules import (
     to_es_query,
 )
 from streams import metrics
-from streams.batches import run_batch
-from streams.deadletter import event_value
-from streams.elastic import (
+from streams.clients.elastic import (
     DEPLOY_DIR,
     BulkOutcome,
     IndexRequest,
@@ -99,8 +97,10 @@ from streams.elastic import (
     template_body,
     wait_for_index,
 )
-from streams.faults import TRANSIENT_STATUS, is_transient
-from streams.retry import backoff
+from streams.core.batches import run_batch
+from streams.core.deadletter import event_value
+from streams.core.faults import TRANSIENT_STATUS, is_transient
+from streams.core.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -225,10 +225,10 @@ class TopicLayoutError(WirewatchError):
 def ensure_alert_topics(settings: Settings) -> None:
     """Create the story, indexed and alerts topics (idempotent) before a worker subscribes.
 
-    The story topic must have exactly one partition (see streams/stories.py): one that was
+    The story topic must have exactly one partition (see streams/stages/stories.py): one that was
     created with more is refused with a clear error instead of splitting the story state.
     """
-    from streams.kafka_io import ensure_topics
+    from streams.clients.kafka import ensure_topics
 
     single = settings.model_copy(update={"topic_partitions": 1})
     partitions = ensure_topics(single, [settings.topic_stories])[settings.topic_stories]
@@ -622,7 +622,7 @@ class AlertStage(mode.Service):
         self.ready.set()
 
     async def on_start(self) -> None:
-        from streams.elastic import make_client
+        from streams.clients.elastic import make_client
 
         def _ensure() -> None:
             es = make_client(self.settings)
@@ -644,7 +644,8 @@ class AlertStage(mode.Service):
 
     async def alert_batch(self, events: Sequence[EventT[bytes]]) -> None:
         """One batch of indexed records. An unexpected error (a bug, not bad data or an
-        outage) propagates to `streams.batches.run_batch`, which isolates the record at fault."""
+        outage) propagates to `streams.core.batches.run_batch`, which isolates the record
+        at fault."""
         await self.ready.wait()
         await self._alert_batch(events)
         ARTICLES_CHECKED.inc(len(events))
@@ -748,7 +749,7 @@ def register_alerts(app: faust.App, settings: Settings, pipeline: Any, enriched:
     Afterwards: enrich -> stories topic -> story agent -> `enriched` -> index agent ->
     indexed topic -> alert agent -> alerts index + alerts topic (+ webhook).
     """
-    from streams.stories import register_stories
+    from streams.stages.stories import register_stories
 
     stories_topic, story_stage = register_stories(app, settings, pipeline, enriched)
     pipeline.enriched = stories_topic  # the enrich agent's output now goes through stories

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from processors.errors import WirewatchError
-from streams.cli_common import _fail, _settings, console
+from streams.cli.common import _fail, _settings, console
 
 app = typer.Typer(
     help="wirewatch: wire news -> Kafka -> enrichment -> Elasticsearch.",
@@ -26,7 +26,7 @@ app.add_typer(stack_app, name="stack")
 @stack_app.command("up")
 def stack_up() -> None:
     """Resolve (first time), start and wait for Kafka and Elasticsearch on 127.0.0.1."""
-    from streams import stack
+    from streams.stack import local as stack
 
     try:
         stack.up(_settings())
@@ -37,7 +37,7 @@ def stack_up() -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop Kafka and Elasticsearch."""
-    from streams import stack
+    from streams.stack import local as stack
 
     stack.down(_settings())
 
@@ -45,7 +45,7 @@ def stack_down() -> None:
 @stack_app.command("status")
 def stack_status() -> None:
     """Show whether Kafka and Elasticsearch run and answer."""
-    from streams import stack
+    from streams.stack import local as stack
 
     st = stack.status(_settings())
     for name, info in st.items():
@@ -57,9 +57,9 @@ def stack_status() -> None:
 @app.command()
 def init() -> None:
     """Create the topics, the index template, the versioned index and its alias."""
-    from streams.alerts import ensure_alert_indices, ensure_alert_topics
-    from streams.elastic import ensure_index, make_client
-    from streams.kafka_io import ensure_topics
+    from streams.clients.elastic import ensure_index, make_client
+    from streams.clients.kafka import ensure_topics
+    from streams.stages.alerts import ensure_alert_indices, ensure_alert_topics
 
     settings = _settings()
     try:
@@ -78,10 +78,10 @@ def worker(loglevel: str = "info") -> None:
     """Run a Faust worker (enrich + index agents). Start more for more partitions."""
     import faust
 
-    from streams.alerts import ensure_alert_topics
     from streams.app import build_app
-    from streams.elastic import ensure_index, make_client
-    from streams.kafka_io import ensure_topics
+    from streams.clients.elastic import ensure_index, make_client
+    from streams.clients.kafka import ensure_topics
+    from streams.stages.alerts import ensure_alert_topics
 
     settings = _settings()
     try:
@@ -118,9 +118,9 @@ def demo(
         raise SystemExit(128 + signum)  # run the `finally` below: never orphan the worker
 
     signal.signal(signal.SIGTERM, _terminate)
-    from streams.cli_alerts import show_recent_alerts
-    from streams.cli_publish import publish
-    from streams.cli_search import search_cmd
+    from streams.cli.alerts import show_recent_alerts
+    from streams.cli.publish import publish
+    from streams.cli.search import search_cmd
 
     try:
         publish(paths, source=None, wait=timeout)
@@ -137,8 +137,12 @@ def demo(
 
 def _register_commands() -> None:
     """Each area of the product registers its own commands (one module each)."""
-    from streams import cli_alerts, cli_kibana, cli_ops, cli_publish, cli_search
-    from streams.cli_enrich import enrich_command, eval_app
+    from streams.cli import alerts as cli_alerts
+    from streams.cli import kibana as cli_kibana
+    from streams.cli import ops as cli_ops
+    from streams.cli import publish as cli_publish
+    from streams.cli import search as cli_search
+    from streams.cli.enrich import enrich_command, eval_app
 
     cli_publish.register(app)
     cli_search.register(app)

@@ -1,0 +1,1 @@
+"""Operator commands' logic: search, dead-letter replay, re-indexing, rule sync."""

@@ -1,0 +1,1 @@
+"""Getting articles onto the raw topic: the publisher, feed following, its state."""

@@ -1,0 +1,1 @@
+"""The local Kafka broker and Elasticsearch node started from Maven-resolved jars."""
