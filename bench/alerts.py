@@ -36,10 +36,11 @@ from bench.common import (
     worker,
 )
 from processors.models import EnrichedArticle
-from processors.rules import known_event_types, load_rules_dir
+from processors.rules import known_event_types
 from streams.alerts import ActiveRule, ensure_alert_indices, match_rules, sync_rules
 from streams.elastic import make_async_client, make_client
 from streams.kafka_io import Publisher
+from streams.rule_files import load_rules_dir
 from streams.settings import Settings
 
 COUNTRIES = [

@@ -78,7 +78,6 @@ from processors.rules import (
     RuleError,
     explain,
     is_candidate,
-    load_rules_dir,
     make_alert,
     mapping_fields,
     match_request,
@@ -101,6 +100,7 @@ from streams.elastic import (
 )
 from streams.faults import TRANSIENT_STATUS, is_transient
 from streams.retry import backoff
+from streams.rule_files import load_rules_dir
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
