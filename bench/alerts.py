@@ -36,9 +36,10 @@ from bench.common import (
     worker,
 )
 from processors.models import EnrichedArticle
-from processors.rules import known_event_types, load_rules_dir
+from processors.rules import known_event_types
 from streams.clients.elastic import make_async_client, make_client
 from streams.clients.kafka import Publisher
+from streams.operations.rule_files import load_rules_dir
 from streams.settings import Settings
 from streams.stages.alerts import ActiveRule, ensure_alert_indices, match_rules, sync_rules
 

@@ -18,7 +18,3 @@ class InvalidArticle(WirewatchError):
 
 class InputFileError(WirewatchError):
     """An input file that cannot be read or parsed; the message names the file and position."""
-
-
-class EnrichmentError(WirewatchError):
-    """Enrichment failed for one article (a data error)."""

@@ -1,18 +1,17 @@
 """Evaluation of the enrichment layer: entities on CoNLL-2003, events on labelled JSON Lines.
 
-Pure functions over files and a model name; the `wirewatch eval` commands in
-`streams/cli_enrich.py` only print what these return. `progress` callbacks get the number
+Pure functions over the files' contents and a model name (`streams/operations/eval_files.py` reads
+the files); the `wirewatch eval` commands in `streams/cli_enrich.py` only print what these
+return. `progress` callbacks get the number
 of items just finished, so a caller can drive a progress bar.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from spacy.tokens import Doc
@@ -74,10 +73,8 @@ def iob1_spans(tags: Sequence[str], offset: int = 0) -> list[Span3]:
     return spans
 
 
-def read_conll(path: str | Path) -> list[ConllDoc]:
-    """Documents of a CoNLL-2003 file (plain or .gz), split at `-DOCSTART-` lines."""
-    p = Path(path)
-    opener: Any = gzip.open if p.suffix == ".gz" else open
+def parse_conll(lines: Iterable[str]) -> list[ConllDoc]:
+    """Documents of the lines of a CoNLL-2003 file, split at `-DOCSTART-` lines."""
     docs: list[ConllDoc] = []
     sentences: list[tuple[str, ...]] = []
     gold: list[Span3] = []
@@ -103,16 +100,15 @@ def read_conll(path: str | Path) -> list[ConllDoc]:
         gold.clear()
         count = 0
 
-    with opener(p, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if not parts:
-                end_sentence()
-            elif parts[0] == "-DOCSTART-":
-                end_doc()
-            else:
-                words.append(parts[0])
-                tags.append(parts[-1])
+    for line in lines:
+        parts = line.split()
+        if not parts:
+            end_sentence()
+        elif parts[0] == "-DOCSTART-":
+            end_doc()
+        else:
+            words.append(parts[0])
+            tags.append(parts[-1])
     end_doc()
     return docs
 
@@ -186,22 +182,26 @@ class GoldEvent:
     target: str | None = None
 
 
-def read_event_set(path: str | Path) -> list[tuple[str, list[GoldEvent]]]:
-    """Records `{"text": ..., "events": [{"type", "source", "target"}]}` of a JSON Lines file."""
-    out: list[tuple[str, list[GoldEvent]]] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                evs = [
-                    GoldEvent(str(e["type"]), e.get("source"), e.get("target"))
-                    for e in rec.get("events", [])
-                ]
-                out.append((str(rec["text"]), evs))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{lineno}: not an event record ({exc})") from exc
+EventRecord = tuple[str, list[GoldEvent]]
+"""A labelled text and the events it reports."""
+
+
+def parse_event_set(lines: Iterable[str], *, source: str = "<events>") -> list[EventRecord]:
+    """Records `{"text": ..., "events": [{"type", "source", "target"}]}` of the lines of a
+    JSON Lines file; a `ValueError` names `source` and the line of a bad one."""
+    out: list[EventRecord] = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            evs = [
+                GoldEvent(str(e["type"]), e.get("source"), e.get("target"))
+                for e in rec.get("events", [])
+            ]
+            out.append((str(rec["text"]), evs))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{source}:{lineno}: not an event record ({exc})") from exc
     return out
 
 
@@ -251,14 +251,13 @@ def score_events(
 
 
 def evaluate_events(
-    path: str | Path,
+    records: Sequence[EventRecord],
     *,
     model: str,
     min_confidence: float = 0.0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Event P/R/F1 per type on a labelled JSON Lines file."""
-    records = read_event_set(path)
+    """Event P/R/F1 per type on labelled records (`parse_event_set`)."""
     nlp = load_pipeline(model)
     pairs: list[tuple[list[GoldEvent], list[DetectedEvent]]] = []
     for (_, gold), doc in zip(records, nlp.pipe(t for t, _ in records), strict=True):

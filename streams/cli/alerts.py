@@ -12,8 +12,9 @@ from rich.markup import escape
 
 from processors.errors import InputFileError, WirewatchError
 from processors.models import EnrichedArticle
-from processors.rules import Alert, Rule, RuleError, load_rule_file
+from processors.rules import Alert, Rule, RuleError
 from streams.cli.common import _fail, _settings, console, err
+from streams.operations.rule_files import load_rule_file
 from streams.settings import Settings
 
 rules_app = typer.Typer(help="Alert rules: validate and load them, try them.", no_args_is_help=True)

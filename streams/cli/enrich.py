@@ -20,10 +20,11 @@ from rich.table import Table
 
 from processors.enrich import enrich_articles
 from processors.errors import InputFileError
-from processors.evaluation import evaluate_events, evaluate_ner, read_conll
+from processors.evaluation import evaluate_events, evaluate_ner
 from processors.facet_eval import FACETS, GoldFacets, gold_from_mapping, score_facets
 from processors.models import Article, EnrichedArticle
 from streams.clients.kafka import read_articles
+from streams.operations.eval_files import read_conll, read_event_set
 from streams.settings import get_settings
 
 enrich_app = typer.Typer(help="Enrich an article file without Kafka or Elasticsearch.")
@@ -150,11 +151,11 @@ def eval_events(
 ) -> None:
     """Event P/R/F1 per type on a labelled JSON Lines file."""
     model = model or get_settings().spacy_model
-    total = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    records = read_event_set(path)
     with _progress() as bar:
-        task = bar.add_task("events", total=total)
+        task = bar.add_task("events", total=len(records))
         result = evaluate_events(
-            path,
+            records,
             model=model,
             min_confidence=min_confidence,
             progress=lambda n: bar.advance(task, n),

@@ -78,7 +78,6 @@ from processors.rules import (
     RuleError,
     explain,
     is_candidate,
-    load_rules_dir,
     make_alert,
     mapping_fields,
     match_request,
@@ -101,6 +100,7 @@ from streams.core.batches import run_batch
 from streams.core.deadletter import event_value
 from streams.core.faults import TRANSIENT_STATUS, is_transient
 from streams.core.retry import backoff
+from streams.operations.rule_files import load_rules_dir
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

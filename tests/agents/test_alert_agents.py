@@ -20,7 +20,8 @@ import pytest
 from elasticsearch import ConnectionError as ESConnectionError
 
 from processors.models import EnrichedArticle
-from processors.rules import load_rule_file, rule_document
+from processors.rules import rule_document
+from streams.operations.rule_files import load_rule_file
 from streams.settings import Settings
 from tests.doubles import RecordingTopic, app_for_agent_tests
 

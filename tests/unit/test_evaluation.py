@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,13 @@ from processors.evaluation import (
     GoldEvent,
     event_matches,
     iob1_spans,
-    read_conll,
+    parse_conll,
+    parse_event_set,
     score_events,
     score_spans,
 )
 from processors.events import DetectedEvent
+from streams.operations.eval_files import read_conll, read_event_set
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,19 @@ def test_read_conll_splits_documents(tmp_path: Path) -> None:
     assert docs[0].words == ["EU", "rejects", "Peter", "Blackburn"]
     assert docs[0].gold == frozenset({(0, 1, "ORG"), (2, 4, "PER")})
     assert docs[1].gold == frozenset({(0, 1, "LOC")})
+    assert parse_conll(text.splitlines(keepends=True)) == docs
+    (tmp_path / "x.txt").write_text(text)
+    assert read_conll(tmp_path / "x.txt") == docs
+
+
+def test_event_sets_are_parsed_from_lines(tmp_path: Path) -> None:
+    text = '{"text": "a", "events": [{"type": "SANCTION", "target": "KP"}]}\n\n{"text": "b"}\n'
+    records = parse_event_set(text.splitlines())
+    assert records == [("a", [GoldEvent("SANCTION", None, "KP")]), ("b", [])]
+    path = tmp_path / "e.jsonl"
+    path.write_text(text + "not json\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:4: not an event record"):
+        read_event_set(path)
 
 
 def test_score_spans() -> None:

@@ -17,8 +17,6 @@ from processors.rules import (
     explain,
     is_candidate,
     kibana_rule,
-    load_rule_file,
-    load_rules_dir,
     make_alert,
     mapping_fields,
     match_request,
@@ -28,9 +26,11 @@ from processors.rules import (
     required_terms,
     rule_document,
     rule_from_document,
+    rules_from_texts,
     to_es_query,
     unknown_fields,
 )
+from streams.operations.rule_files import load_rule_file, load_rules_dir
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "alerts"
@@ -169,6 +169,29 @@ def test_a_folder_loads_the_good_rules_and_reports_the_bad_ones(tmp_path: Path) 
     assert messages[0].startswith(str(tmp_path / "field.yaml"))
     assert "field(s) the articles index does not have: contries" in messages[0]
     assert messages[1].startswith(str(tmp_path / "typo.yaml"))
+
+
+def test_rule_texts_are_parsed_without_files() -> None:
+    texts = {
+        "deploy/alerts/good.yaml": GOOD,
+        "deploy/alerts/typo.yml": GOOD.replace("countries", "countrys"),
+        "deploy/alerts/field.yaml": "name: N\ndescription: d\nquery:\n  dsl: {term: {x: KP}}\n",
+    }
+    rules, errors = rules_from_texts(texts, _known_fields())
+    assert [r.id for r in rules] == ["good"]
+    assert [e.source for e in errors] == ["deploy/alerts/typo.yml", "deploy/alerts/field.yaml"]
+    assert "does not have: x" in str(errors[1])
+    assert rules_from_texts({"a/typo.yml": GOOD})[0][0].id == "typo"
+
+
+def test_an_unreadable_rule_file_is_reported_in_file_order(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD.replace("countries", "countrys"))
+    (tmp_path / "b.yaml").write_bytes(b"name: \xff\n")
+    (tmp_path / "c.yaml").write_text(GOOD)
+    rules, errors = load_rules_dir(tmp_path)
+    assert [r.id for r in rules] == ["c"]
+    assert [e.source for e in errors] == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
+    assert errors[1].problem.startswith("cannot read: ")
 
 
 # ---------------------------------------------------------------------- translation
