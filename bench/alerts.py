@@ -38,10 +38,12 @@ from bench.common import (
 from processors.models import EnrichedArticle
 from processors.rules import known_event_types
 from streams.clients.elastic import make_async_client, make_client
-from streams.clients.kafka import Publisher
+from streams.clients.indices import ensure_alert_indices
 from streams.operations.rule_files import load_rules_dir
+from streams.operations.rules import sync_rules
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
-from streams.stages.alerts import ActiveRule, ensure_alert_indices, match_rules, sync_rules
+from streams.stages.matching import ActiveRule, match_rules
 
 COUNTRIES = [
     "US",
@@ -220,9 +222,7 @@ def latency(
         watcher.start()
         with worker(env, log_dir / "alerts-worker.log"):
             pub = Publisher(settings)
-            for art in warmup:
-                pub.send(art)
-            pub.producer.flush()
+            pub.publish(warmup)
             wait_until(lambda: len(watcher.seen) >= len(warmup) // 2, 240, "warm-up alerts")
             time.sleep(2)
             published: dict[str, float] = {}
@@ -253,8 +253,7 @@ def latency(
                 if delay > 0:
                     time.sleep(delay)
                 published[art.id] = time.time()
-                pub.send(art)
-                pub.producer.flush()
+                pub.publish([art])
             wait_until(lambda: len(searchable) >= len(articles), 300, "all articles searchable")
             # Near-duplicates among the articles share a story and fire once: wait for quiet.
             last = -1

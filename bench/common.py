@@ -19,10 +19,11 @@ from typing import Any
 
 from processors.ingest import article_from_mapping
 from processors.models import Article
-from streams.clients.elastic import ensure_index, make_client
-from streams.clients.kafka import ensure_topics
+from streams.clients.elastic import make_client
+from streams.clients.indices import ensure_index
 from streams.operations.ops import drop_namespace
 from streams.settings import Settings, namespace_env, settings_from_env
+from streams.topology import ensure_pipeline_topics
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
@@ -103,7 +104,7 @@ def isolated_pipeline(
         **(extra_env or {}),
     }
     settings = settings_from_env(overrides)
-    ensure_topics(settings)
+    ensure_pipeline_topics(settings)
     es = make_client(settings)
     ensure_index(es, settings)
     try:

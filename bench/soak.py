@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bench.common import isolated_pipeline, load_articles, machine, merge_results, rss_mib, worker
 from streams.clients.elastic import make_client
-from streams.clients.kafka import Publisher
 from streams.logs import delivery_counts
 from streams.operations.ops import read_topic
+from streams.publishing.publisher import Publisher
 
 
 def main() -> None:
@@ -65,10 +65,9 @@ def main() -> None:
 
         def publish() -> None:
             pub = Publisher(settings)
-            for i, art in enumerate(batch):
-                pub.send(art)
-                if i % 100 == 99:
-                    time.sleep(0.5)  # a steady stream, not one burst
+            for start in range(0, len(batch), 100):
+                pub.publish(batch[start : start + 100])
+                time.sleep(0.5)  # a steady stream, not one burst
             pub.close()
 
         feeder = threading.Thread(target=publish, daemon=True)

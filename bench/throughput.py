@@ -26,7 +26,7 @@ from bench.common import (
 from processors.enrich import enrich_articles, load_pipeline
 from processors.models import Article
 from streams.clients.elastic import make_client
-from streams.clients.kafka import Publisher
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
 
 
@@ -57,15 +57,11 @@ def pipeline(articles: list[Article], warmup: list[Article]) -> tuple[float, flo
 
         with worker(env, Path(tmp) / "worker.log") as proc:
             pub = Publisher(settings)
-            for art in warmup:
-                pub.send(art)
-            pub.producer.flush()
+            pub.publish(warmup)
             wait_until(lambda: count() >= len(warmup), 180, "the warm-up articles")
             peak = rss_mib(proc.pid)
             start = time.perf_counter()
-            for art in articles:
-                pub.send(art)
-            pub.producer.flush()
+            pub.publish(articles)
             target = len(warmup) + len(articles)
 
             def done() -> bool:

@@ -61,3 +61,45 @@ POISONED = Counter(
     ["stage"],
     registry=REGISTRY,
 )
+ALERTS_FIRED = Counter("wirewatch_alerts_fired_total", "Alerts fired", ["rule"], registry=REGISTRY)
+ALERTS_SUPPRESSED = Counter(
+    "wirewatch_alerts_suppressed_total",
+    "Matches not fired because the rule already fired for the story",
+    ["rule"],
+    registry=REGISTRY,
+)
+ARTICLES_CHECKED = Counter(
+    "wirewatch_alert_checked_total",
+    "Indexed articles the alert agent has finished with (matched or not)",
+    registry=REGISTRY,
+)
+RULE_ERRORS = Counter(
+    "wirewatch_rule_errors_total",
+    "Rule searches Elasticsearch refused",
+    ["rule"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "wirewatch_webhook_deliveries_total",
+    "Webhook deliveries by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+MATCH_SECONDS = Histogram(
+    "wirewatch_rule_match_seconds",
+    "Time to run the rules against one batch (the _msearch)",
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+)
+WAIT_SEARCHABLE_SECONDS = Histogram(
+    "wirewatch_wait_searchable_seconds",
+    "Time the alert agent waited for a batch to become searchable",
+    registry=REGISTRY,
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+STORIES_CLUSTERED = Counter(
+    "wirewatch_stories_total",
+    "Articles given a story id, by outcome (new story, joined a story, redelivered)",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -39,11 +39,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import aiokafka  # type: ignore[import-untyped]
-import faust
 import structlog
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
-from faust.types.transports import TransportT
 from faust.types.tuples import ack_lock
 from mode import Service
 
@@ -276,14 +274,3 @@ class GuardedTransport(faust_aiokafka.Transport):
     """The aiokafka transport with `GuardedConsumer`."""
 
     Consumer = GuardedConsumer
-
-
-class WirewatchApp(faust.App):
-    """The Faust app class of the workers: Kafka brokers are read through `GuardedConsumer`."""
-
-    offset_hole_seconds: float = DEFAULT_HOLE_SECONDS
-
-    def _new_transport(self) -> TransportT:
-        if self.conf.broker_consumer[0].scheme in {"kafka", "aiokafka"}:
-            return GuardedTransport(self.conf.broker_consumer, self)
-        return super()._new_transport()

@@ -72,7 +72,6 @@ class Settings(BaseSettings):
     batch_seconds: float = Field(default=1.0, gt=0)
     index_batch_size: int = Field(default=200, ge=1)
     index_batch_seconds: float = Field(default=1.0, gt=0)
-    lag_interval_seconds: float = Field(default=10.0, gt=0)
     """How often the worker measures consumer lag for /metrics."""
     poison_attempts: int = Field(default=3, ge=1)
     """Times a message that fails a batch with an unclassified error is run alone before it
@@ -108,6 +107,7 @@ class Settings(BaseSettings):
     """Estimated Jaccard of word 3-shingles at or above which two articles are one story."""
     story_ttl_hours: float = Field(default=72.0, gt=0)
     """Articles older than this leave the near-duplicate state (a story ends)."""
+    story_batch_size: int = Field(default=200, ge=1)
     story_batch_seconds: float = Field(default=0.05, gt=0)
     alert_batch_size: int = Field(default=200, ge=1)
     alert_batch_seconds: float = Field(default=0.05, gt=0)

@@ -7,12 +7,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import BadRequestError
 from elasticsearch.serializer import JsonSerializer
 
-from streams.app import build_app
+from streams.app import Worker, build_app
 from streams.settings import Settings
 
 
@@ -88,22 +87,36 @@ class FakeBulkElasticsearch:
         return None
 
 
-class RecordingTopic:
-    """Stands in for a Faust topic: keeps what was sent, delivery is immediate."""
+class RecordingSender:
+    """Stands in for the worker's producer (`streams.core.send.Sender`): keeps what was sent
+    per topic; delivery is immediate unless `fail(topic, key, value)` returns an error for
+    the broker to answer with (a send that fails transiently or for good)."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes, bytes]] = []
+    def __init__(self, fail: Any = None) -> None:
+        self.sent: dict[str, list[tuple[bytes | None, bytes]]] = {}
+        self.attempts = 0
+        self.fail = fail
 
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append((key, value))
+    async def enqueue(self, topic: str, key: bytes | None, value: bytes) -> asyncio.Future[None]:
+        self.attempts += 1
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        error = self.fail(topic, key, value) if self.fail is not None else None
+        if error is not None:
+            fut.set_exception(error)
+            return fut
+        self.sent.setdefault(topic, []).append((key, value))
         fut.set_result(None)
         return fut
 
+    def to(self, topic: str) -> list[tuple[bytes | None, bytes]]:
+        """What reached `topic`."""
+        return self.sent.get(topic, [])
 
-def app_for_agent_tests(settings: Settings) -> faust.App:
-    """The product's Faust app, finalized and flowing, for `agent.test_context()` tests."""
-    fapp = build_app(settings)
-    fapp.finalize()
-    fapp.flow_control.resume()
-    return fapp
+
+def app_for_agent_tests(settings: Settings, sender: RecordingSender | None = None) -> Worker:
+    """The product's worker, finalized and flowing, for `agent.test_context()` tests; its
+    producer is a `RecordingSender`."""
+    worker = build_app(settings, sender=sender or RecordingSender())
+    worker.app.finalize()
+    worker.app.flow_control.resume()
+    return worker

@@ -56,15 +56,15 @@ def stack_status() -> None:
 
 @app.command()
 def init() -> None:
-    """Create the topics, the index template, the versioned index and its alias."""
-    from streams.clients.elastic import ensure_index, make_client
-    from streams.clients.kafka import ensure_topics
-    from streams.stages.alerts import ensure_alert_indices, ensure_alert_topics
+    """Create every topic of the topology, the index templates, the versioned index and its
+    alias, the rules and alerts indices (idempotent; waits until each is ready)."""
+    from streams.clients.elastic import make_client
+    from streams.clients.indices import ensure_alert_indices, ensure_index
+    from streams.topology import ensure_pipeline_topics
 
     settings = _settings()
     try:
-        ensure_topics(settings)
-        ensure_alert_topics(settings)
+        ensure_pipeline_topics(settings)
         es = make_client(settings)
         name = ensure_index(es, settings)
         ensure_alert_indices(es, settings)
@@ -75,24 +75,24 @@ def init() -> None:
 
 @app.command()
 def worker(loglevel: str = "info") -> None:
-    """Run a Faust worker (enrich + index agents). Start more for more partitions."""
+    """Run a Faust worker (every stage of the topology). Start more for more partitions."""
     import faust
 
     from streams.app import build_app
-    from streams.clients.elastic import ensure_index, make_client
-    from streams.clients.kafka import ensure_topics
-    from streams.stages.alerts import ensure_alert_topics
+    from streams.clients.elastic import make_client
+    from streams.clients.indices import ensure_index
+    from streams.topology import ensure_pipeline_topics
 
     settings = _settings()
     try:
-        ensure_topics(settings)
-        ensure_alert_topics(settings)  # before Faust subscribes (it ignores missing topics)
+        # Before Faust subscribes (it ignores missing topics); refuses a wrong layout.
+        ensure_pipeline_topics(settings)
         ensure_index(make_client(settings), settings)
     except WirewatchError as exc:
         raise _fail(str(exc)) from exc
-    fapp = build_app(settings)
+    worker = build_app(settings)
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
-    faust.Worker(fapp, loglevel=loglevel).execute_from_commandline()
+    faust.Worker(worker.app, loglevel=loglevel).execute_from_commandline()
 
 
 @app.command()

@@ -48,8 +48,9 @@ def rules_sync(
     """
     from elasticsearch import ApiError, TransportError
 
-    from streams.clients.elastic import ensure_index, make_client
-    from streams.stages.alerts import ensure_alert_indices, sync_rules
+    from streams.clients.elastic import make_client
+    from streams.clients.indices import ensure_alert_indices, ensure_index
+    from streams.operations.rules import sync_rules
 
     settings = _settings()
     folder = directory or settings.rules_dir
@@ -98,7 +99,7 @@ def _read_article(path: Path, model: str) -> EnrichedArticle:
     except ValidationError:
         pass
     from processors.enrich import enrich_articles
-    from streams.clients.kafka import read_articles
+    from streams.publishing.publisher import read_articles
 
     articles = list(read_articles(path))
     if not articles:
@@ -124,7 +125,7 @@ def rules_test(
     from elasticsearch import ApiError, TransportError
 
     from streams.clients.elastic import make_client
-    from streams.stages.alerts import test_rule
+    from streams.operations.rules import test_rule
 
     settings = _settings()
     try:
@@ -194,8 +195,8 @@ def alerts_tail(
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
-    from streams.clients.kafka import _security
-    from streams.stages.alerts import iter_alerts
+    from streams.clients.kafka import security_config
+    from streams.operations.rules import iter_alerts
 
     settings = _settings()
     try:
@@ -207,7 +208,7 @@ def alerts_tail(
             enable_auto_commit=False,
             consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),
             client_id="wirewatch-alerts-tail",
-            **_security(settings),
+            **security_config(settings),
         )
     except KafkaError as exc:
         raise _fail(f"no Kafka broker answers at {settings.kafka_bootstrap}: {exc}") from exc

@@ -23,8 +23,8 @@ from processors.errors import InputFileError
 from processors.evaluation import evaluate_events, evaluate_ner
 from processors.facet_eval import FACETS, GoldFacets, gold_from_mapping, score_facets
 from processors.models import Article, EnrichedArticle
-from streams.clients.kafka import read_articles
 from streams.operations.eval_files import read_conll, read_event_set
+from streams.publishing.publisher import read_articles
 from streams.settings import get_settings
 
 enrich_app = typer.Typer(help="Enrich an article file without Kafka or Elasticsearch.")

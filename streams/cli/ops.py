@@ -89,7 +89,8 @@ def reindex_cmd(
     switch: Annotated[bool, typer.Option(help="Switch the alias when caught up")] = True,
 ) -> None:
     """Re-enrich from Kafka into a new versioned index; switch the alias atomically."""
-    from streams.clients.elastic import make_client, template_body
+    from streams.clients.elastic import make_client
+    from streams.clients.indices import template_body
     from streams.operations.ops import reindex
 
     if from_offset is not None and since is not None:

@@ -17,7 +17,7 @@ from streams.cli.common import _fail, _settings
 from streams.settings import Settings
 
 if TYPE_CHECKING:
-    from streams.clients.kafka import Publisher, PublishReport
+    from streams.publishing.publisher import Publisher, PublishReport
     from streams.publishing.state import PublishState
 
 console = Console()
@@ -68,7 +68,8 @@ def publish(
     version; the state file remembers what was published so a re-run or a re-poll sends
     only what is new or changed (see README, "Feeds and formats").
     """
-    from streams.clients.kafka import Publisher, PublishReport, ensure_topics
+    from streams.clients.kafka import ensure_topics
+    from streams.publishing.publisher import Publisher, PublishReport
     from streams.publishing.state import PublishState, default_state_path
 
     if fmt != "auto" and fmt not in FORMATS:
@@ -125,7 +126,7 @@ def publish(
 def _publish_files(
     pub: Publisher, paths: list[Path], *, source: str | None, fmt: str, state: PublishState
 ) -> PublishReport:
-    from streams.clients.kafka import expand_paths
+    from streams.publishing.publisher import expand_paths
 
     files = expand_paths(paths)
     with Progress(

@@ -1,7 +1,6 @@
-"""Elasticsearch: client factory, index template and alias set-up, and the bulk writer.
+"""Elasticsearch clients: the one client factory and the bulk writer of the index stage.
 
-Documents are written through the `articles` alias to a versioned index
-(`articles-v<N>`); the index template in `deploy/elasticsearch/` gives the explicit mapping.
+Index templates, aliases and index set-up are in `streams.clients.indices`.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -24,15 +22,11 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import async_streaming_bulk
 
-from processors.errors import WirewatchError
 from streams.core.faults import TRANSIENT_STATUS
-from streams.core.retry import backoff
+from streams.core.retry import RetryLater, RetryPolicy, retry
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
-TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -52,120 +46,6 @@ def make_client(settings: Settings) -> Elasticsearch:
 
 def make_async_client(settings: Settings) -> AsyncElasticsearch:
     return AsyncElasticsearch(settings.es_url, **_client_kwargs(settings))
-
-
-def index_name(alias: str, version: int) -> str:
-    return f"{alias}-v{version}"
-
-
-def template_body(alias: str) -> dict[str, Any]:
-    """The index template, with its pattern bound to this alias' versioned indices."""
-    body: dict[str, Any] = json.loads(TEMPLATE_FILE.read_text())
-    body["index_patterns"] = [f"{alias}-v*"]
-    return body
-
-
-def ensure_index(es: Elasticsearch, settings: Settings) -> str:
-    """Install the template and make sure the alias points at a versioned index.
-
-    Idempotent. When the alias exists (perhaps switched to a newer index by `reindex`), its
-    write index is kept and gains any fields the template added; otherwise the index of
-    `es_index_version` is created and the alias pointed at it. Returns the write index.
-    """
-    alias = settings.es_alias
-    body = template_body(alias)
-    es.indices.put_index_template(name=f"{alias}-template", **body)
-    current = write_index(es, alias)
-    if current is not None:
-        _update_mapping(es, current, body["template"]["mappings"])
-        name = current
-    else:
-        name = index_name(alias, settings.es_index_version)
-        create_index(es, name)
-        es.indices.update_aliases(
-            actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
-        )
-    wait_for_index(es, name)
-    return name
-
-
-class IndexNotReady(WirewatchError):
-    """An index did not reach yellow health (its primary shards allocated) in time."""
-
-
-def wait_for_index(es: Elasticsearch, index: str, timeout: float = 30.0) -> None:
-    """Block until the index's primary shards are allocated (health yellow or green); a
-    timeout names the index and the status it had instead of letting later writes fail."""
-    try:
-        health = es.options(ignore_status=408).cluster.health(
-            index=index, wait_for_status="yellow", timeout=f"{timeout:.0f}s"
-        )
-    except ApiError as exc:
-        raise IndexNotReady(f"index {index!r} is not ready: {exc.message}") from exc
-    if health.get("timed_out"):
-        raise IndexNotReady(
-            f"index {index!r} did not reach yellow health within {timeout:.0f}s (status "
-            f"{health.get('status')!r}, unassigned shards {health.get('unassigned_shards')}); "
-            "is the disk nearly full? see the Elasticsearch log (wirewatch stack status)"
-        )
-
-
-def create_index(es: Elasticsearch, name: str) -> None:
-    """Create a versioned index (its settings and mapping come from the template)."""
-    if es.indices.exists(index=name):
-        return
-    try:
-        es.indices.create(index=name)
-    except ApiError as exc:
-        if exc.status_code != 400 or "resource_already_exists" not in str(exc):
-            raise
-
-
-def write_index(es: Elasticsearch, alias: str) -> str | None:
-    """The concrete index the alias writes to, or None when the alias does not exist."""
-    if not es.indices.exists_alias(name=alias):
-        return None
-    aliases = es.indices.get_alias(name=alias)
-    names = list(aliases)
-    for name, info in aliases.items():
-        if info.get("aliases", {}).get(alias, {}).get("is_write_index"):
-            return str(name)
-    return str(names[0]) if len(names) == 1 else None
-
-
-def switch_alias(es: Elasticsearch, alias: str, new_index: str) -> list[str]:
-    """Point the alias at `new_index` only, atomically. Returns the indices it left."""
-    old = list(es.indices.get_alias(name=alias)) if es.indices.exists_alias(name=alias) else []
-    actions: list[dict[str, Any]] = [
-        {"remove": {"index": name, "alias": alias}} for name in old if name != new_index
-    ]
-    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
-    es.indices.update_aliases(actions=actions)
-    return [n for n in old if n != new_index]
-
-
-class MappingConflict(WirewatchError):
-    """The template's mapping cannot be applied to the existing index."""
-
-
-def _update_mapping(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
-    """Add fields the template gained since the index was made (additive changes only).
-
-    A change Elasticsearch cannot apply in place (a field's type) needs a new index version
-    and a reindex; the error says so instead of letting every document fail later.
-    """
-    try:
-        es.indices.put_mapping(
-            index=index, properties=mappings["properties"], dynamic=mappings.get("dynamic")
-        )
-    except ApiError as exc:
-        if exc.status_code != 400:
-            raise
-        raise MappingConflict(
-            f"index {index} cannot take the current mapping ({exc.message}: "
-            f"{str(exc.info)[:300]}); raise WIREWATCH_ES_INDEX_VERSION and run "
-            "`wirewatch reindex` to build a new index with it"
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -219,8 +99,7 @@ class BulkWriter:
         self.es = es
         self.chunk_size = chunk_size
         self.alias = alias
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.policy = RetryPolicy(base=base_delay, cap=max_delay)
         self.unhealthy_after = unhealthy_after
         self.healthy = True
         self.last_error: str | None = None
@@ -241,27 +120,28 @@ class BulkWriter:
     async def write(self, requests: Sequence[IndexRequest]) -> BulkOutcome:
         outcome = BulkOutcome()
         pending = list(requests)
-        attempt = 0
         loop = asyncio.get_running_loop()
         failing_since: float | None = None
-        while pending:
-            retry: list[IndexRequest] = []
+
+        async def attempt() -> None:
+            nonlocal pending
+            again: list[IndexRequest] = []
             try:
-                for refused, reason in await self._send(pending, outcome, retry):
-                    await self._split(refused, reason, outcome, retry)
+                for refused, reason in await self._send(pending, outcome, again):
+                    await self._split(refused, reason, outcome, again)
             except (ConnectionError, ConnectionTimeout, TransportError) as exc:
-                retry = pending
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                raise
             except ApiError as exc:
-                if exc.status_code in TRANSIENT_STATUS:
-                    retry = pending
-                    self.last_error = f"HTTP {exc.status_code}"
-                else:
-                    raise
-            if not retry:
-                break
-            attempt += 1
-            outcome.retries += len(retry)
+                self.last_error = f"HTTP {exc.status_code}"
+                raise  # the classifier decides: 429/5xx are retried, others propagate
+            if again:
+                pending = again
+                raise RetryLater(f"{len(again)} document(s) to write again: {self.last_error}")
+
+        def on_retry(attempt_no: int, exc: BaseException) -> None:
+            nonlocal failing_since
+            outcome.retries += len(pending)
             now = loop.time()
             failing_since = failing_since if failing_since is not None else now
             if now - failing_since > self.unhealthy_after and self.healthy:
@@ -269,16 +149,8 @@ class BulkWriter:
                 log.error(
                     "index.unhealthy", seconds=round(now - failing_since), error=self.last_error
                 )
-            delay = backoff(attempt, base=self.base_delay, cap=self.max_delay)
-            log.warning(
-                "index.retry",
-                documents=len(retry),
-                attempt=attempt,
-                delay=round(delay, 2),
-                error=self.last_error,
-            )
-            await asyncio.sleep(delay)
-            pending = retry
+
+        await retry("bulk", attempt, stage="index", policy=self.policy, on_retry=on_retry)
         if not self.healthy:
             log.info("index.healthy_again")
         self.healthy = True

@@ -1,26 +1,23 @@
-"""Kafka outside Faust: topic creation and the article publisher (kafka-python)."""
+"""Kafka clients: topic creation and metadata waits (the admin client of kafka-python), and
+the two `streams.core.send.Sender`s: the kafka-python producer (publisher, operator commands)
+and the Faust producer of a worker."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import gzip
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import structlog
+from faust.types import TopicT
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from processors.errors import InputFileError, WirewatchError
-from processors.formats import read_document
-from processors.formats.versioning import Seen, content_hash, decide
-from processors.models import Article
-from streams.publishing.state import PublishState
+from processors.errors import WirewatchError
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -30,7 +27,7 @@ class BrokerUnavailable(WirewatchError):
     """The Kafka broker cannot be reached."""
 
 
-def _security(settings: Settings) -> dict[str, Any]:
+def security_config(settings: Settings) -> dict[str, Any]:
     conf: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     if settings.kafka_sasl_mechanism:
         conf["sasl_mechanism"] = settings.kafka_sasl_mechanism
@@ -67,7 +64,7 @@ def ensure_topics(
             bootstrap_servers=settings.kafka_servers,
             client_id="wirewatch-admin",
             request_timeout_ms=10000,
-            **_security(settings),
+            **security_config(settings),
         )
     except KafkaError as exc:
         raise BrokerUnavailable(f"no Kafka broker answers at {settings.kafka_bootstrap}") from exc
@@ -144,76 +141,6 @@ def wait_for_topics(
         sleep(interval)
 
 
-ARTICLE_SUFFIXES = (".txt", ".jsonl", ".ndjson", ".json", ".xml", ".rss", ".atom")
-"""File names a folder is read for (each also gzipped, `.gz`)."""
-
-
-def is_article_file(path: Path) -> bool:
-    name = path.name.lower().removesuffix(".gz")
-    return not path.name.startswith(".") and name.endswith(ARTICLE_SUFFIXES)
-
-
-def read_articles(
-    path: Path, *, source: str | None = None, fmt: str = "auto"
-) -> Iterator[Article | InputFileError]:
-    """Articles of one file in any supported format (`fmt="auto"` detects it; `.gz` is read)."""
-    name = str(path)
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        else:
-            data = path.read_bytes()
-    except (OSError, EOFError) as exc:
-        yield InputFileError(f"{name}: cannot read: {exc}")
-        return
-    yield from read_document(data, name=name, fmt=fmt, source=source)
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and the article files inside folders named (sorted)."""
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and is_article_file(f)))
-        else:
-            out.append(p)
-    return out
-
-
-@dataclass
-class PublishReport:
-    """What one publishing run did."""
-
-    published: list[str] = field(default_factory=list)
-    """Ids Kafka acknowledged (new articles and new versions)."""
-    errors: list[str] = field(default_factory=list)
-    """Rejected input (file and position, reason) and messages Kafka did not take."""
-    updated: int = 0
-    """How many of `published` were new versions of articles published before."""
-    skipped_seen: int = 0
-    """Already published with this content and version."""
-    skipped_stale: int = 0
-    """Older versions than the one already published."""
-    undelivered: int = 0
-    """Articles Kafka did not acknowledge (also listed in `errors`)."""
-
-    def merge(self, other: PublishReport) -> None:
-        self.published.extend(other.published)
-        self.errors.extend(other.errors)
-        self.updated += other.updated
-        self.skipped_seen += other.skipped_seen
-        self.skipped_stale += other.skipped_stale
-        self.undelivered += other.undelivered
-
-    def summary(self) -> str:
-        return (
-            f"published {len(self.published)} ({self.updated} new versions), "
-            f"skipped {self.skipped_seen} already seen and {self.skipped_stale} stale, "
-            f"rejected {len(self.errors)}"
-        )
-
-
 @contextlib.contextmanager
 def _quiet_kafka_logs() -> Iterator[None]:
     logger = logging.getLogger("kafka")
@@ -225,154 +152,77 @@ def _quiet_kafka_logs() -> Iterator[None]:
         logger.setLevel(level)
 
 
-@dataclass
-class _Pending:
-    article: Article
-    verdict: str
-    future: Any
+def make_producer(
+    settings: Settings, *, client_id: str, connect_timeout: float = 15.0
+) -> KafkaProducer:
+    """kafka-python's producer, configured for safety: `acks=all` (every in-sync replica has
+    it), idempotent (a retried batch is never written twice), bounded retries of its own,
+    gzip. `BrokerUnavailable` when no broker answers."""
+    try:
+        with _quiet_kafka_logs():  # one clear error below instead of a retry log per attempt
+            return KafkaProducer(
+                bootstrap_servers=settings.kafka_servers,
+                acks="all",
+                retries=5,
+                enable_idempotence=True,
+                max_in_flight_requests_per_connection=5,
+                compression_type="gzip",
+                linger_ms=5,
+                max_request_size=settings.kafka_max_message_bytes,
+                bootstrap_timeout_ms=int(connect_timeout * 1000),
+                max_block_ms=30000,
+                client_id=client_id,
+                **security_config(settings),
+            )
+    except KafkaError as exc:
+        raise BrokerUnavailable(
+            f"no Kafka broker answers at {settings.kafka_bootstrap}; is it running "
+            "(`wirewatch stack up`)?"
+        ) from exc
 
 
-class Publisher:
-    """Publishes articles to `articles.raw`, keyed by article id.
+def _resolve(done: asyncio.Future[object], error: BaseException | None) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
-    Producer safety: `acks=all` (every in-sync replica has it), the idempotent producer (a
-    retried batch is never written twice), bounded retries, gzip compression, and a flush
-    before any result is reported or any state saved, including on Ctrl-C.
-    """
+
+class ProducerSender:
+    """kafka-python's producer as a `Sender`: its futures complete on its I/O thread and are
+    handed to the event loop that waits for them."""
 
     def __init__(
-        self, settings: Settings, *, rate: float | None = None, connect_timeout: float = 15.0
+        self, producer: KafkaProducer, before_send: Callable[[], None] | None = None
     ) -> None:
-        self.settings = settings
-        self.rate = rate if rate and rate > 0 else None
-        self._next_send = 0.0
-        try:
-            with _quiet_kafka_logs():  # one clear error below instead of a retry log per attempt
-                self.producer = self._make_producer(settings, connect_timeout)
-        except KafkaError as exc:
-            raise BrokerUnavailable(
-                f"no Kafka broker answers at {settings.kafka_bootstrap}; is it running "
-                "(`wirewatch stack up`)?"
-            ) from exc
+        self.producer = producer
+        self.before_send = before_send
+        """Called before each record (the publisher's rate limit)."""
 
-    @staticmethod
-    def _make_producer(settings: Settings, connect_timeout: float) -> KafkaProducer:
-        return KafkaProducer(
-            bootstrap_servers=settings.kafka_servers,
-            acks="all",
-            retries=5,
-            enable_idempotence=True,
-            max_in_flight_requests_per_connection=5,
-            compression_type="gzip",
-            linger_ms=5,
-            max_request_size=settings.kafka_max_message_bytes,
-            bootstrap_timeout_ms=int(connect_timeout * 1000),
-            max_block_ms=30000,
-            client_id="wirewatch-publisher",
-            **_security(settings),
-        )
+    async def enqueue(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
 
-    def send(self, article: Article, topic: str | None = None) -> Any:
-        return self.producer.send(
-            topic or self.settings.topic_raw,
-            key=article.id.encode(),
-            value=article.model_dump_json(exclude_none=True).encode(),
-        )
+        def settle(error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(_resolve, done, error)
 
-    def send_raw(self, value: bytes, key: bytes | None = None, topic: str | None = None) -> Any:
-        return self.producer.send(topic or self.settings.topic_raw, key=key, value=value)
+        if self.before_send is not None:
+            self.before_send()
+        future = self.producer.send(topic, key=key, value=value)
+        future.add_callback(lambda _: settle(None))
+        future.add_errback(settle)
+        return done
 
-    def _throttle(self) -> None:
-        if self.rate is None:
-            return
-        now = time.monotonic()
-        if self._next_send > now:
-            time.sleep(self._next_send - now)
-        self._next_send = max(now, self._next_send) + 1.0 / self.rate
 
-    def publish_items(
-        self,
-        items: Iterable[Article | InputFileError],
-        *,
-        state: PublishState | None = None,
-        checkpoint_every: int = 500,
-    ) -> PublishReport:
-        """Publish articles, report errors; with a `state`, skip what was seen and version.
+class FaustSender:
+    """The Faust producer of a worker as a `Sender`, over the topics the topology declared."""
 
-        Without a state every article is sent as it is (the walking skeleton's behaviour).
-        With one, `processors.formats.versioning.decide` says whether an article is new, a
-        new version, already seen or stale, and sets the version it travels with. Every
-        `checkpoint_every` messages (and at the end, and on Ctrl-C) the producer is flushed,
-        acknowledgements are collected and the state saved.
-        """
-        report = PublishReport()
-        pending: list[_Pending] = []
-        inflight: dict[str, Seen] = {}
-        try:
-            for item in items:
-                if isinstance(item, InputFileError):
-                    report.errors.append(str(item))
-                    log.warning("publish.rejected", error=str(item))
-                    continue
-                article, verdict = item, "new"
-                if state is not None:
-                    previous = inflight.get(item.id) or state.seen(item.id)
-                    verdict, article = decide(item, previous, now_ms=int(time.time() * 1000))
-                    if verdict == "seen":
-                        report.skipped_seen += 1
-                        state.touch(item.id)
-                        continue
-                    if verdict == "stale":
-                        report.skipped_stale += 1
-                        continue
-                    inflight[item.id] = Seen(content_hash(article), article.version)
-                self._throttle()
-                pending.append(_Pending(article, verdict, self.send(article)))
-                if len(pending) >= checkpoint_every:
-                    self._settle(pending, state, report)
-        finally:
-            self._settle(pending, state, report)
-        return report
+    def __init__(self, topics: Mapping[str, TopicT]) -> None:
+        self.topics = dict(topics)
 
-    def _settle(
-        self, pending: list[_Pending], state: PublishState | None, report: PublishReport
-    ) -> None:
-        self.producer.flush()
-        for p in pending:
-            try:
-                p.future.get(timeout=30)
-            except KafkaError as exc:
-                report.errors.append(f"{p.article.id}: not published: {exc}")
-                report.undelivered += 1
-                log.error("publish.failed", id=p.article.id, error=str(exc))
-                continue
-            report.published.append(p.article.id)
-            if p.verdict == "updated":
-                report.updated += 1
-            if state is not None:
-                state.remember(p.article.id, Seen(content_hash(p.article), p.article.version))
-        pending.clear()
-        if state is not None:
-            state.save()
-
-    def publish_files(
-        self,
-        paths: Iterable[Path],
-        *,
-        source: str | None = None,
-        fmt: str = "auto",
-        state: PublishState | None = None,
-        on_file: Callable[[Path, PublishReport], None] | None = None,
-    ) -> PublishReport:
-        """Publish every article of these files and folders; one bad file does not stop the rest."""
-        report = PublishReport()
-        for path in expand_paths(paths):
-            part = self.publish_items(read_articles(path, source=source, fmt=fmt), state=state)
-            report.merge(part)
-            if on_file is not None:
-                on_file(path, report)
-        return report
-
-    def close(self) -> None:
-        self.producer.flush()
-        self.producer.close()
+    async def enqueue(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:
+        sent: Awaitable[object] = await self.topics[topic].send(key=key, value=value)
+        return sent

@@ -20,12 +20,14 @@ from elasticsearch.helpers import streaming_bulk
 from kafka import KafkaConsumer, TopicPartition
 
 from processors.enrich import enrich_articles
-from processors.errors import InvalidArticle
+from processors.errors import InvalidArticle, WirewatchError
 from processors.models import Article
 from processors.validate import parse_raw_article
-from streams.clients.elastic import create_index, index_name, switch_alias, write_index
-from streams.clients.kafka import Publisher, _security
+from streams.clients.indices import create_index, index_name, switch_alias, write_index
+from streams.clients.kafka import security_config
 from streams.core.deadletter import DeadLetter
+from streams.core.send import Record
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -41,7 +43,7 @@ def _consumer(settings: Settings, **kwargs: Any) -> KafkaConsumer:
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=2 * settings.kafka_max_message_bytes,
         fetch_max_bytes=4 * settings.kafka_max_message_bytes,
-        **_security(settings),
+        **security_config(settings),
         **kwargs,
     )
 
@@ -97,6 +99,10 @@ def list_dead_letters(settings: Settings, *, limit: int | None = None) -> list[D
     return letters[-limit:] if limit else letters
 
 
+class ReplayFailed(WirewatchError):
+    """Kafka refused a replayed letter for good; nothing of this replay is committed."""
+
+
 @dataclass
 class ReplayReport:
     replayed: int = 0
@@ -113,6 +119,7 @@ def replay_dead_letters(
     letter is replayed once; a letter that fails again comes back as a new dead letter.
     """
     report = ReplayReport()
+    replays: dict[str, list[Record]] = {}
     consumer = _consumer(settings, group_id=f"{settings.app_id}-dlq-replay")
     publisher = None if dry_run else Publisher(settings)
     try:
@@ -131,9 +138,15 @@ def replay_dead_letters(
             report.by_topic[letter.topic] = report.by_topic.get(letter.topic, 0) + 1
             if publisher is not None:
                 key = letter.article_id.encode() if letter.article_id else None
-                publisher.send_raw(letter.original_bytes(), key=key, topic=letter.topic)
+                replays.setdefault(letter.topic, []).append(Record(key, letter.original_bytes()))
         if publisher is not None:
-            publisher.producer.flush()
+            for topic, records in replays.items():
+                refused = publisher.publish_records(records, topic=topic)
+                if refused:
+                    raise ReplayFailed(
+                        f"Kafka refused {len(refused)} replayed letter(s) for {topic!r}: "
+                        f"{refused[0][1]}"
+                    )
             from kafka.structs import OffsetAndMetadata
 
             consumer.commit({tp: OffsetAndMetadata(end[tp], "", -1) for tp in tps})
@@ -301,7 +314,7 @@ def drop_namespace(es: Elasticsearch, settings: Settings, prefix: str) -> None:
     for name in (settings.rules_index_name, settings.alerts_index_name):
         es.options(ignore_status=404).indices.delete(index=name)
         es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **_security(settings))
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers, **security_config(settings))
     try:
         ours = [t for t in admin.list_topics() if t.startswith(prefix)]
         if ours:

@@ -26,8 +26,8 @@ import structlog
 from processors.errors import InputFileError, WirewatchError
 from processors.formats import read_document
 from processors.models import Article
-from streams.clients.kafka import Publisher, PublishReport, is_article_file, read_articles
 from streams.core.retry import backoff
+from streams.publishing.publisher import Publisher, PublishReport, is_article_file, read_articles
 from streams.publishing.state import PublishState
 
 log = structlog.get_logger(__name__)

@@ -1,6 +1,6 @@
 """The story stage: gives every enriched record a story id before it is indexed.
 
-    enrich -> articles.stories (1 partition) -> [wirewatch.stories] -> articles.enriched -> index
+    articles.stories (1 partition) --[stories]--> articles.enriched
 
 Why a separate stage on a one-partition topic: near-duplicate detection needs every earlier
 article of the window, whichever partition or worker enriched it. Faust tables are
@@ -16,64 +16,68 @@ so it survives restarts (`memory://` rebuilds it from the changelog at start; `r
 keeps it on disk). The LSH index (`processors.stories.StoryIndex`) is in memory and is
 rebuilt from the table after every recovery.
 
-Error policy: a record that does not parse -> dead letter (stage `story`); anything else
-that escapes a batch -> the batch runner (`streams.core.batches.run_batch`) isolates the record at
-fault (dead letter `processing_failed`) or fail-stops for a process-wide error; the outputs are
-sent with acks=all and awaited before the batch returns, so offsets are acked only after the
-record is durable on the enriched topic. A redelivered article finds itself in the table and
-keeps its story id.
+Error policy:
+- a record that does not parse -> dead letter `invalid_enriched` (stage `story`);
+- Kafka send failures -> the one durable send; a record refused for good -> `undeliverable`;
+- anything else that escapes a batch -> the batch runner isolates the record at fault
+  (`processing_failed`) or fail-stops for a process-wide error;
+- the outputs are on the enriched topic (acks=all) before the batch returns, so offsets are
+  acked only after the record is durable. A redelivered article finds itself in the table
+  and keeps its story id.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import MutableMapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar
 
 import faust
 import structlog
-from faust.streams import Stream
-from faust.types import EventT, StreamT
-from prometheus_client import Counter
+from faust.types import EventT
 from pydantic import ValidationError
 
 from processors.models import EnrichedArticle
 from processors.stories import NUM_PERM, StoryIndex, signature, story_text
 from streams import metrics
-from streams.core.batches import run_batch
 from streams.core.deadletter import event_value
-from streams.settings import Settings
+from streams.core.send import Record
+from streams.stages.base import Stage
 
 log = structlog.get_logger(__name__)
 
 PRUNE_EVERY_SECONDS = 300.0
-STORIES_CLUSTERED = Counter(
-    "wirewatch_stories_total",
-    "Articles given a story id, by outcome (new story, joined a story, redelivered)",
-    ["outcome"],
-    registry=metrics.REGISTRY,
-)
 
 
-class StoryStage:
+class StoryStage(Stage):
     """Assigns story ids; holds the LSH index and the table it is rebuilt from."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        pipeline: Any,
-        table: MutableMapping[str, Any],
-        output: faust.TopicT,
-    ) -> None:
-        self.settings = settings
-        self.pipeline = pipeline
-        self.table = table
-        self.output = output
-        self.index = StoryIndex(threshold=settings.story_threshold, num_perm=NUM_PERM)
+    name: ClassVar[str] = "story"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.table: MutableMapping[str, Any] = {}
+        """The changelog-backed Faust table once `declare` has run (a dict in tests)."""
+        self.index = StoryIndex(threshold=self.settings.story_threshold, num_perm=NUM_PERM)
         self.stale = True
         """The index must be rebuilt from the table before the next batch."""
         self._last_prune = time.time()
+
+    def declare(self, app: faust.App) -> None:
+        table = app.Table(
+            "stories",
+            partitions=1,
+            use_partitioner=True,  # one partition: no per-event partition needed to write
+            # JSON, not the app's raw bytes: keys are article ids, values small dicts of ints.
+            schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
+            help="article id -> story id, MinHash signature, time seen",
+        )
+
+        @table.on_recover
+        async def _recovered() -> None:
+            self.mark_stale()
+
+        self.table = table
 
     def mark_stale(self) -> None:
         self.stale = True
@@ -100,28 +104,29 @@ class StoryStage:
             log.info("stories.pruned", articles=len(old))
         return len(old)
 
-    async def cluster_batch(self, events: Sequence[EventT[bytes]]) -> None:
-        metrics.CONSUMED.labels(stage="story").inc(len(events))
+    async def process(self, events: Sequence[EventT[bytes]]) -> None:
+        metrics.CONSUMED.labels(stage=self.name).inc(len(events))
         if self.stale or len(self.index) != len(self.table):
             self.rebuild()
         now = time.time()
         if now - self._last_prune > PRUNE_EVERY_SECONDS:
             self._last_prune = now
             self.prune(now)
-        futures = []
+        out: list[tuple[EventT[bytes], Record]] = []
         for event in events:
             try:
                 record = EnrichedArticle.model_validate_json(event_value(event))
             except (ValidationError, ValueError) as exc:
-                await self.pipeline.dead_letter(event, "story", "invalid_enriched", str(exc)[:500])
+                await self.dead_letter(event, self.name, "invalid_enriched", str(exc)[:500])
                 continue
             sig = signature(story_text(record.title, record.body), NUM_PERM)
             found = self.index.assign(record.id, sig)
             if found.known:
-                STORIES_CLUSTERED.labels(outcome="redelivered").inc()
+                metrics.STORIES_CLUSTERED.labels(outcome="redelivered").inc()
             else:
                 self.table[record.id] = {"s": found.story_id, "m": sig, "t": now}
-                STORIES_CLUSTERED.labels(outcome="joined" if found.matched_article else "new").inc()
+                outcome = "joined" if found.matched_article else "new"
+                metrics.STORIES_CLUSTERED.labels(outcome=outcome).inc()
             if found.matched_article:
                 log.info(
                     "stories.joined",
@@ -130,39 +135,6 @@ class StoryStage:
                     like=found.matched_article,
                     similarity=round(found.similarity, 3),
                 )
-            out = record.model_copy(update={"story_id": found.story_id})
-            futures.append(
-                await self.output.send(key=out.id.encode(), value=out.model_dump_json().encode())
-            )
-        await asyncio.gather(*futures)  # durable before the offsets are acked
-
-
-def register_stories(
-    app: faust.App, settings: Settings, pipeline: Any, enriched: faust.TopicT
-) -> tuple[faust.TopicT, StoryStage]:
-    """Add the story topic, table and agent; the enrich agent now writes to the story topic."""
-    stories_topic = app.topic(
-        settings.topic_stories, value_type=bytes, key_type=bytes, partitions=1
-    )
-    table = app.Table(
-        "stories",
-        partitions=1,
-        use_partitioner=True,  # one partition: no per-event partition needed to write
-        # JSON, not the app's raw bytes: keys are article ids, values small dicts of ints.
-        schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
-        help="article id -> story id, MinHash signature, time seen",
-    )
-    stage = StoryStage(settings, pipeline, table, enriched)
-
-    @table.on_recover
-    async def _recovered() -> None:
-        stage.mark_stale()
-
-    @app.agent(stories_topic, name="wirewatch.stories")
-    async def cluster(stream: StreamT[bytes]) -> None:
-        async for events in cast(Stream[bytes], stream).take_events(
-            settings.index_batch_size, within=settings.story_batch_seconds
-        ):
-            await run_batch("story", stage.cluster_batch, events, pipeline.isolation)
-
-    return stories_topic, stage
+            done = record.model_copy(update={"story_id": found.story_id})
+            out.append((event, Record(done.id.encode(), done.model_dump_json().encode())))
+        await self.send_or_dead_letter("next", out)  # durable before the offsets are acked

@@ -1,6 +1,6 @@
 """Agent tier: the story agent and the alert agent with in-memory channels (no broker, no node).
 
-Collaborators doing I/O are doubles: topics record what is sent, the story table is a dict,
+Collaborators doing I/O are doubles: the producer records what is sent, the story table is a dict,
 and a small fake Elasticsearch answers the few requests the alert agent makes (rules search,
 `ids` visibility search, `_msearch` with term filters, bulk create, mget, update).
 """
@@ -15,15 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import faust
 import pytest
 from elasticsearch import ConnectionError as ESConnectionError
 
 from processors.models import EnrichedArticle
 from processors.rules import rule_document
+from streams.app import Worker
 from streams.operations.rule_files import load_rule_file
 from streams.settings import Settings
-from tests.doubles import RecordingTopic, app_for_agent_tests
+from streams.stages.alerts import AlertStage
+from streams.stages.base import Stage
+from streams.stages.stories import StoryStage
+from tests.doubles import RecordingSender, app_for_agent_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
@@ -117,7 +120,7 @@ def _bytes(record: EnrichedArticle) -> bytes:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[faust.App]:
+async def app() -> AsyncIterator[Worker]:
     settings = Settings(
         app_id=f"agents-{uuid.uuid4().hex[:8]}",
         store="memory://",
@@ -125,21 +128,34 @@ async def app() -> AsyncIterator[faust.App]:
         alert_batch_seconds=0.05,
         rules_refresh_seconds=0.01,
     )
-    fapp = app_for_agent_tests(settings)
-    pipeline = fapp.pipeline  # type: ignore[attr-defined]
-    pipeline.dlq = RecordingTopic()
-    stories = fapp.stories  # type: ignore[attr-defined]
+    worker = app_for_agent_tests(settings)
+    stories = worker.stages["story"]
+    assert isinstance(stories, StoryStage)
     stories.table = {}
-    stories.output = RecordingTopic()
-    alerts = fapp.alerts  # type: ignore[attr-defined]
+    alerts = worker.stages["alert"]
+    assert isinstance(alerts, AlertStage)
     es = FakeElasticsearch(settings.rules_index_name, settings.alerts_index_name)
     rule = load_rule_file(RULE_FILE)
     es.rules[rule.id] = json.loads(
         json.dumps(rule_document(rule, source_file="x", synced_at=datetime.now(UTC)))
     )
-    alerts.attach(es)
-    alerts.alerts_topic = RecordingTopic()
-    yield fapp
+    alerts.attach(es)  # type: ignore[arg-type]
+    for stage in worker.stages.values():
+        stage.ready.set()
+    yield worker
+
+
+def out_of(worker: Worker, stage: Stage) -> list[tuple[bytes | None, bytes]]:
+    """What `stage` sent to its output topic."""
+    sender = worker.sender
+    assert isinstance(sender, RecordingSender)
+    return sender.to(stage.outputs["next"])
+
+
+def letters(worker: Worker) -> list[tuple[bytes | None, bytes]]:
+    sender = worker.sender
+    assert isinstance(sender, RecordingSender)
+    return sender.to(worker.dead_letters.topic)
 
 
 async def _settle(condition: Any, timeout: float = 30.0) -> None:
@@ -151,8 +167,9 @@ async def _settle(condition: Any, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: faust.App) -> None:
-    stage = app.stories  # type: ignore[attr-defined]
+async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: Worker) -> None:
+    stage = app.stages["story"]
+    assert isinstance(stage, StoryStage)
     seed = _seed()
     rewrite = seed.model_copy(
         update={
@@ -164,19 +181,19 @@ async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: faust.
     other = seed.model_copy(
         update={"id": "other-1", "body": "An earthquake hit the coast of Chile on Monday night."}
     )
-    agent = app.agents["wirewatch.stories"]
+    agent = app.app.agents["wirewatch.stories"]
     async with agent.test_context() as ctx:
         for rec in (seed, rewrite, other):
             await ctx.put(key=rec.id.encode(), value=_bytes(rec), wait=False)
         await ctx.put(key=b"bad", value=b"{not json", wait=False)
-        await _settle(lambda: len(stage.output.sent) >= 3 and app.pipeline.dlq.sent)  # type: ignore[attr-defined]
+        await _settle(lambda: len(out_of(app, stage)) >= 3 and letters(app))
 
-    out = {k.decode(): json.loads(v)["story_id"] for k, v in stage.output.sent}
+    out = {k.decode(): json.loads(v)["story_id"] for k, v in out_of(app, stage)}
     assert out[seed.id] == out["rewrite-1"] != out["other-1"]
     assert set(stage.table) == {seed.id, "rewrite-1", "other-1"}
     entry = stage.table[seed.id]
     assert entry["s"] == out[seed.id] and all(type(v) is int for v in entry["m"])
-    letter = json.loads(app.pipeline.dlq.sent[0][1])  # type: ignore[attr-defined]
+    letter = json.loads(letters(app)[0][1])
     assert (letter["stage"], letter["reason"]) == ("story", "invalid_enriched")
 
     # A restarted worker rebuilds its LSH index from the (recovered) table.
@@ -185,13 +202,14 @@ async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: faust.
     again = rewrite.model_copy(update={"id": "rewrite-2"})
     async with agent.test_context() as ctx:
         await ctx.put(key=b"rewrite-2", value=_bytes(again), wait=False)
-        await _settle(lambda: len(stage.output.sent) >= 4)
-    assert json.loads(stage.output.sent[-1][1])["story_id"] == out[seed.id]
+        await _settle(lambda: len(out_of(app, stage)) >= 4)
+    assert json.loads(out_of(app, stage)[-1][1])["story_id"] == out[seed.id]
 
 
-async def test_alert_agent_fires_once_per_story_and_explains(app: faust.App) -> None:
-    stage = app.alerts  # type: ignore[attr-defined]
-    es = stage.es
+async def test_alert_agent_fires_once_per_story_and_explains(app: Worker) -> None:
+    stage = app.stages["alert"]
+    assert isinstance(stage, AlertStage)
+    es: Any = stage.es
     seed = _seed().model_copy(update={"story_id": "story-a"})
     rewrite = seed.model_copy(update={"id": "rewrite-1", "title": "New headline"})
     other_story = seed.model_copy(update={"id": "nk-2", "story_id": "story-b"})
@@ -200,17 +218,17 @@ async def test_alert_agent_fires_once_per_story_and_explains(app: faust.App) -> 
     )
     for rec in (seed, rewrite, other_story, za):
         es.articles[rec.id] = rec.document()
-    agent = app.agents["wirewatch.alert"]
+    agent = app.app.agents["wirewatch.alert"]
     async with agent.test_context() as ctx:
         await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
-        await _settle(lambda: len(stage.alerts_topic.sent) >= 1)
+        await _settle(lambda: len(out_of(app, stage)) >= 1)
         for rec in (rewrite, other_story, za):
             await ctx.put(key=rec.id.encode(), value=_bytes(rec), wait=False)
         await ctx.put(key=b"junk", value=b"junk", wait=False)
-        await _settle(lambda: len(stage.alerts_topic.sent) >= 2 and app.pipeline.dlq.sent)  # type: ignore[attr-defined]
+        await _settle(lambda: len(out_of(app, stage)) >= 2 and letters(app))
         await asyncio.sleep(0.3)  # let a wrongly fired third alert show up
 
-    sent = [json.loads(v) for _, v in stage.alerts_topic.sent]
+    sent = [json.loads(v) for _, v in out_of(app, stage)]
     assert [a["id"] for a in sent] == [
         "north-korea-sanctions/story-a",
         "north-korea-sanctions/story-b",
@@ -221,22 +239,23 @@ async def test_alert_agent_fires_once_per_story_and_explains(app: faust.App) -> 
     ]
     assert sent[0]["delivered"] is False and sent[0]["delivery"] == "failed"  # no webhook URL
     assert set(es.alerts) == {a["id"] for a in sent}
-    letter = json.loads(app.pipeline.dlq.sent[0][1])  # type: ignore[attr-defined]
+    letter = json.loads(letters(app)[0][1])
     assert (letter["stage"], letter["reason"]) == ("alert", "invalid_enriched")
 
 
 async def test_alert_agent_retries_elasticsearch_outages_and_resends_its_own_redelivery(
-    app: faust.App,
+    app: Worker,
 ) -> None:
-    stage = app.alerts  # type: ignore[attr-defined]
-    es = stage.es
+    stage = app.stages["alert"]
+    assert isinstance(stage, AlertStage)
+    es: Any = stage.es
     es.msearch_failures = 2
     seed = _seed().model_copy(update={"story_id": "story-a"})
     es.articles[seed.id] = seed.document()
-    agent = app.agents["wirewatch.alert"]
+    agent = app.app.agents["wirewatch.alert"]
     async with agent.test_context() as ctx:
         await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
-        await _settle(lambda: len(stage.alerts_topic.sent) >= 1)
+        await _settle(lambda: len(out_of(app, stage)) >= 1)
     assert es.msearch_calls == 3  # two failures, retried, not dropped
     stored = es.alerts["north-korea-sanctions/story-a"]
 
@@ -258,7 +277,7 @@ async def test_alert_agent_retries_elasticsearch_outages_and_resends_its_own_red
             topic=topic, partition=int(partition), offset=99, value=_bytes(seed)
         )
     )
-    await stage.alert_batch([same])
-    assert [json.loads(v)["id"] for _, v in stage.alerts_topic.sent] == [alert.id, alert.id]
-    await stage.alert_batch([later])
-    assert len(stage.alerts_topic.sent) == 2 and len(es.alerts) == 1
+    await stage.process([same])
+    assert [json.loads(v)["id"] for _, v in out_of(app, stage)] == [alert.id, alert.id]
+    await stage.process([later])
+    assert len(out_of(app, stage)) == 2 and len(es.alerts) == 1

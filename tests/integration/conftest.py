@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from streams.clients.elastic import ensure_index, make_client
-from streams.clients.kafka import ensure_topics
+from streams.clients.elastic import make_client
+from streams.clients.indices import ensure_index
 from streams.operations.ops import drop_namespace
 from streams.settings import Settings, namespace_env, settings_from_env
 from streams.stack import local as stack
+from streams.topology import ensure_pipeline_topics
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -119,7 +120,7 @@ def isolation(extra: dict[str, str], tmp_path: Path) -> Iterator[Isolated]:
     }
     env = {**os.environ, **overrides}
     settings = settings_from_env(overrides)
-    ensure_topics(settings)
+    ensure_pipeline_topics(settings)
     es = make_client(settings)
     ensure_index(es, settings)
     yield Isolated(settings=settings, env=env, es=es, logs=tmp_path)

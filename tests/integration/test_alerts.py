@@ -23,9 +23,10 @@ import pytest
 from kafka import KafkaConsumer
 
 from processors.ingest import parse_text_article
-from streams.clients.kafka import Publisher
+from streams.clients.indices import ensure_alert_indices
+from streams.operations.rules import sync_rules
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
-from streams.stages.alerts import ensure_alert_indices, sync_rules
 from tests.integration.conftest import REPO, Isolated, stop_process
 
 SEEDS = REPO / "seeds"

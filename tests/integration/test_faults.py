@@ -20,9 +20,9 @@ import pytest
 
 from processors.ingest import article_from_mapping
 from processors.models import Article
-from streams.clients.kafka import Publisher
 from streams.logs import delivery_counts
 from streams.operations.ops import read_topic
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
 from streams.stack import local as stack
 from tests.integration.conftest import Isolated, isolation, stop_process
@@ -81,8 +81,7 @@ def run_with_fault(
     workers = [iso.start_worker(env=worker_env)]
     try:
         pub = Publisher(iso.settings)
-        for art in batch:
-            pub.send(art)
+        assert not pub.publish(batch).errors
         pub.close()
         iso.wait_for(lambda: len(iso.indexed_ids()) >= 30, 180, "indexing to start")
         assert len(iso.indexed_ids()) < N_ARTICLES, "the fault must come mid-stream"

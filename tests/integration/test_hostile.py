@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from streams.clients.kafka import Publisher
+from streams.core.send import Record
+from streams.publishing.publisher import Publisher
 from tests.integration.conftest import Isolated, stop_process
 from tests.integration.test_pipeline import read_dead_letters
 
@@ -107,13 +108,14 @@ def test_hostile_messages_between_good_articles(isolated: Isolated) -> None:
     good = [json.loads(line) for line in SLICE.read_text().splitlines()[:16]]
     pub = Publisher(isolated.settings)
     hostile = list(HOSTILE.items())
+    records = []
     for i, art in enumerate(good):
-        pub.send_raw(json.dumps(art).encode(), key=art["id"].encode())
+        records.append(Record(art["id"].encode(), json.dumps(art).encode()))
         if i < len(hostile):
             name, (value, _) = hostile[i]
-            pub.send_raw(value, key=name.encode())
-    for name, (value, _) in hostile[len(good) :]:
-        pub.send_raw(value, key=name.encode())
+            records.append(Record(name.encode(), value))
+    records += [Record(name.encode(), value) for name, (value, _) in hostile[len(good) :]]
+    assert pub.publish_records(records) == []
     pub.close()
     good_ids = {a["id"] for a in good}
 

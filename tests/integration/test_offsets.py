@@ -10,7 +10,8 @@ import pytest
 from faust.types import TP
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from streams.offsets import GuardedConsumer, WirewatchApp, missing_ranges, next_commit
+from streams.app import WirewatchApp
+from streams.offsets import GuardedConsumer, missing_ranges, next_commit
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,10 @@ import json
 import urllib.request
 from pathlib import Path
 
-from streams.clients.elastic import write_index
-from streams.clients.kafka import Publisher
+from streams.clients.indices import write_index
+from streams.core.send import Record
 from streams.operations.ops import list_dead_letters, reindex, replay_dead_letters
+from streams.publishing.publisher import Publisher
 from tests.integration.conftest import Isolated, stop_process
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -27,8 +28,8 @@ def test_dead_letters_are_listed_and_replayed_after_a_fix(isolated: Isolated) ->
     big = {"id": "big-1", "title": "Long report", "body": "Sanctions talks went on. " * 200}
     broken = b'{"id": "broken-1", "title": "x"'
     pub = Publisher(isolated.settings)
-    pub.send_raw(json.dumps(big).encode(), key=b"big-1")
-    pub.send_raw(broken, key=b"broken-1")
+    records = [Record(b"big-1", json.dumps(big).encode()), Record(b"broken-1", broken)]
+    assert pub.publish_records(records) == []
     pub.close()
     # A worker whose size limit is too small for the report.
     worker = isolated.start_worker("small", env={"WIREWATCH_MAX_ARTICLE_BYTES": "2000"})

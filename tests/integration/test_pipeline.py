@@ -8,8 +8,9 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from streams.clients.kafka import Publisher
+from streams.core.send import Record
 from streams.operations.search import search
+from streams.publishing.publisher import Publisher
 from tests.integration.conftest import Isolated, stop_process
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -95,10 +96,9 @@ def test_bad_input_goes_to_the_dead_letter_topic_and_the_pipeline_goes_on(
         },
     ]
     pub = Publisher(isolated.settings)
-    for key, value in bad.items():
-        pub.send_raw(value, key=key.encode())
-    for art in good:
-        pub.send_raw(json.dumps(art).encode(), key=art["id"].encode())
+    records = [Record(key.encode(), value) for key, value in bad.items()]
+    records += [Record(art["id"].encode(), json.dumps(art).encode()) for art in good]
+    assert pub.publish_records(records) == []
     pub.close()
 
     worker = isolated.start_worker()
@@ -135,7 +135,8 @@ def test_a_worker_whose_spacy_model_cannot_load_refuses_to_start(isolated: Isola
     """A wrong model name stops the worker at start, naming the setting, instead of sending
     every article to the dead-letter topic."""
     pub = Publisher(isolated.settings)
-    pub.send_raw(json.dumps({"id": "m1", "title": "t", "body": "Talks in Tokyo."}).encode())
+    value = json.dumps({"id": "m1", "title": "t", "body": "Talks in Tokyo."}).encode()
+    assert pub.publish_records([Record(None, value)]) == []
     pub.close()
     worker = isolated.start_worker(env={"WIREWATCH_SPACY_MODEL": "no_such_spacy_model"})
     try:

@@ -23,8 +23,8 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from processors.formats.common import guid_id
-from streams.clients.kafka import Publisher
 from streams.publishing.follow import Follower
+from streams.publishing.publisher import Publisher
 from streams.publishing.state import PublishState
 from tests.integration.conftest import REPO, Isolated, stop_process
 

@@ -21,7 +21,7 @@ import pytest
 from kafka import KafkaConsumer
 
 from processors.models import EnrichedArticle
-from streams.clients.kafka import Publisher
+from streams.publishing.publisher import Publisher
 from streams.settings import Settings
 from tests.integration.conftest import REPO, Isolated, isolation, stop_process
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import SecretStr
 
 import streams
-from streams.clients.elastic import TEMPLATE_FILE
+from streams.clients.indices import TEMPLATE_FILE
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
 from streams import metrics
+from streams.app import WirewatchApp
 from streams.offsets import (
     CommitDecision,
     GuardedConsumer,
-    WirewatchApp,
     missing_ranges,
     next_commit,
 )

@@ -1,0 +1,166 @@
+"""Elasticsearch indices: templates (explicit mappings), the versioned articles index behind
+its alias, the rules and alerts indices.
+
+Documents are written through the `articles` alias to a versioned index (`articles-v<N>`);
+the index template gives the explicit mapping. A reindex builds `articles-v<N+1>` and
+switches the alias atomically (`streams.operations.reindex`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import structlog
+from elasticsearch import ApiError, Elasticsearch
+
+from processors.errors import WirewatchError
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
+TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
+ALERTS_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "alerts-template.json"
+RULES_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "rules-template.json"
+
+
+def index_name(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def template_body(alias: str) -> dict[str, Any]:
+    """The index template, with its pattern bound to this alias' versioned indices."""
+    body: dict[str, Any] = json.loads(TEMPLATE_FILE.read_text())
+    body["index_patterns"] = [f"{alias}-v*"]
+    return body
+
+
+def ensure_index(es: Elasticsearch, settings: Settings) -> str:
+    """Install the template and make sure the alias points at a versioned index.
+
+    Idempotent. When the alias exists (perhaps switched to a newer index by `reindex`), its
+    write index is kept and gains any fields the template added; otherwise the index of
+    `es_index_version` is created and the alias pointed at it. Returns the write index.
+    """
+    alias = settings.es_alias
+    body = template_body(alias)
+    es.indices.put_index_template(name=f"{alias}-template", **body)
+    current = write_index(es, alias)
+    if current is not None:
+        _update_mapping(es, current, body["template"]["mappings"])
+        name = current
+    else:
+        name = index_name(alias, settings.es_index_version)
+        create_index(es, name)
+        es.indices.update_aliases(
+            actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
+        )
+    wait_for_index(es, name)
+    return name
+
+
+class IndexNotReady(WirewatchError):
+    """An index did not reach yellow health (its primary shards allocated) in time."""
+
+
+def wait_for_index(es: Elasticsearch, index: str, timeout: float = 30.0) -> None:
+    """Block until the index's primary shards are allocated (health yellow or green); a
+    timeout names the index and the status it had instead of letting later writes fail."""
+    try:
+        health = es.options(ignore_status=408).cluster.health(
+            index=index, wait_for_status="yellow", timeout=f"{timeout:.0f}s"
+        )
+    except ApiError as exc:
+        raise IndexNotReady(f"index {index!r} is not ready: {exc.message}") from exc
+    if health.get("timed_out"):
+        raise IndexNotReady(
+            f"index {index!r} did not reach yellow health within {timeout:.0f}s (status "
+            f"{health.get('status')!r}, unassigned shards {health.get('unassigned_shards')}); "
+            "is the disk nearly full? see the Elasticsearch log (wirewatch stack status)"
+        )
+
+
+def create_index(es: Elasticsearch, name: str) -> None:
+    """Create a versioned index (its settings and mapping come from the template)."""
+    if es.indices.exists(index=name):
+        return
+    try:
+        es.indices.create(index=name)
+    except ApiError as exc:
+        if exc.status_code != 400 or "resource_already_exists" not in str(exc):
+            raise
+
+
+def write_index(es: Elasticsearch, alias: str) -> str | None:
+    """The concrete index the alias writes to, or None when the alias does not exist."""
+    if not es.indices.exists_alias(name=alias):
+        return None
+    aliases = es.indices.get_alias(name=alias)
+    names = list(aliases)
+    for name, info in aliases.items():
+        if info.get("aliases", {}).get(alias, {}).get("is_write_index"):
+            return str(name)
+    return str(names[0]) if len(names) == 1 else None
+
+
+def switch_alias(es: Elasticsearch, alias: str, new_index: str) -> list[str]:
+    """Point the alias at `new_index` only, atomically. Returns the indices it left."""
+    old = list(es.indices.get_alias(name=alias)) if es.indices.exists_alias(name=alias) else []
+    actions: list[dict[str, Any]] = [
+        {"remove": {"index": name, "alias": alias}} for name in old if name != new_index
+    ]
+    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+    es.indices.update_aliases(actions=actions)
+    return [n for n in old if n != new_index]
+
+
+class MappingConflict(WirewatchError):
+    """The template's mapping cannot be applied to the existing index."""
+
+
+def _update_mapping(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    """Add fields the template gained since the index was made (additive changes only).
+
+    A change Elasticsearch cannot apply in place (a field's type) needs a new index version
+    and a reindex; the error says so instead of letting every document fail later.
+    """
+    try:
+        es.indices.put_mapping(
+            index=index, properties=mappings["properties"], dynamic=mappings.get("dynamic")
+        )
+    except ApiError as exc:
+        if exc.status_code != 400:
+            raise
+        raise MappingConflict(
+            f"index {index} cannot take the current mapping ({exc.message}: "
+            f"{str(exc.info)[:300]}); raise WIREWATCH_ES_INDEX_VERSION and run "
+            "`wirewatch reindex` to build a new index with it"
+        ) from exc
+
+
+def _template(path: Path, index: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(path.read_text())
+    body["index_patterns"] = [index]
+    return body
+
+
+def ensure_alert_indices(es: Elasticsearch, settings: Settings) -> None:
+    """Install the rules and alerts templates and create both indices (idempotent)."""
+    for path, index in (
+        (RULES_TEMPLATE, settings.rules_index_name),
+        (ALERTS_TEMPLATE, settings.alerts_index_name),
+    ):
+        body = _template(path, index)
+        es.indices.put_index_template(name=f"{index}-template", **body)
+        if not es.indices.exists(index=index):
+            try:
+                es.indices.create(index=index)
+            except ApiError as exc:
+                if exc.status_code != 400 or "resource_already_exists" not in str(exc):
+                    raise
+        else:
+            mappings = body["template"]["mappings"]
+            es.indices.put_mapping(index=index, properties=mappings["properties"])
+        wait_for_index(es, index)
