@@ -16,6 +16,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from processors.articles import MAX_ARTICLE_BYTES
 from processors.errors import InputFileError, WirewatchError
 from processors.formats import read_document
 from processors.formats.versioning import Seen, content_hash, decide
@@ -154,7 +155,7 @@ def is_article_file(path: Path) -> bool:
 
 
 def read_articles(
-    path: Path, *, source: str | None = None, fmt: str = "auto"
+    path: Path, *, source: str | None = None, fmt: str = "auto", max_bytes: int = MAX_ARTICLE_BYTES
 ) -> Iterator[Article | InputFileError]:
     """Articles of one file in any supported format (`fmt="auto"` detects it; `.gz` is read)."""
     name = str(path)
@@ -167,7 +168,7 @@ def read_articles(
     except (OSError, EOFError) as exc:
         yield InputFileError(f"{name}: cannot read: {exc}")
         return
-    yield from read_document(data, name=name, fmt=fmt, source=source)
+    yield from read_document(data, name=name, fmt=fmt, source=source, max_bytes=max_bytes)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -367,7 +368,10 @@ class Publisher:
         """Publish every article of these files and folders; one bad file does not stop the rest."""
         report = PublishReport()
         for path in expand_paths(paths):
-            part = self.publish_items(read_articles(path, source=source, fmt=fmt), state=state)
+            items = read_articles(
+                path, source=source, fmt=fmt, max_bytes=self.settings.max_article_bytes
+            )
+            part = self.publish_items(items, state=state)
             report.merge(part)
             if on_file is not None:
                 on_file(path, report)

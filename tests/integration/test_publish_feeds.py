@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from processors.formats.common import guid_id
+from processors.articles import guid_id
 from streams.follow import Follower
 from streams.kafka_io import Publisher
 from streams.publish_state import PublishState
