@@ -17,4 +17,12 @@ class InvalidArticle(WirewatchError):
 
 
 class InputFileError(WirewatchError):
-    """An input file that cannot be read or parsed; the message names the file and position."""
+    """An input file that cannot be read or parsed; the message names the file and position.
+
+    `reason` is the `InvalidArticle` reason when the item was read but is not an article the
+    worker would take (`empty_body`, `too_large`, ...); `None` for a file that cannot be read.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from processors.errors import InputFileError
+from processors.articles import MAX_ARTICLE_BYTES, check_size
+from processors.errors import InputFileError, InvalidArticle
 from processors.formats.detect import FORMATS, detect_format
 from processors.formats.feeds import iter_feed
 from processors.formats.jsonl import iter_json_document, iter_json_lines
@@ -33,8 +34,27 @@ def read_document(
     fmt: str = "auto",
     source: str | None = None,
     base_url: str | None = None,
+    max_bytes: int = MAX_ARTICLE_BYTES,
 ) -> Iterator[Article | InputFileError]:
-    """Articles of one document; what cannot be read is yielded as an `InputFileError`."""
+    """Articles of one document; what cannot be read is yielded as an `InputFileError`.
+
+    Every article is made by `processors.articles.build_article`, so each one yielded is one
+    the worker takes (`parse_raw_article` with the same `max_bytes`); an item the worker would
+    refuse is an `InputFileError` with the worker's `reason` (`empty_body`, `too_large`, ...).
+    """
+    for item in _read(data, name=name, fmt=fmt, source=source, base_url=base_url):
+        if isinstance(item, Article):
+            try:
+                check_size(item, max_bytes)
+            except InvalidArticle as exc:
+                yield InputFileError(f"{name}: article {item.id}: {exc}", reason=exc.reason)
+                continue
+        yield item
+
+
+def _read(
+    data: bytes, *, name: str, fmt: str, source: str | None, base_url: str | None
+) -> Iterator[Article | InputFileError]:
     try:
         kind = detect_format(data, name) if fmt == "auto" else fmt
         if kind not in FORMATS:
@@ -48,6 +68,6 @@ def read_document(
         elif kind in ("json", "ninjs"):
             yield from iter_json_document(_decode(data, name), name=name, default_source=source)
         else:
-            yield parse_text_article(_decode(data, name), name=name, source=source)
+            yield parse_text_article(_decode(data, name), name=name, source=source, max_bytes=None)
     except InputFileError as exc:
         yield exc

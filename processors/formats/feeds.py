@@ -21,11 +21,10 @@ import feedparser
 
 from processors.errors import InputFileError
 from processors.formats.common import (
-    build_article,
     epoch_ms,
+    item_article,
     plain_text,
     refuse_entity_declarations,
-    struct_to_datetime,
 )
 from processors.models import Article
 
@@ -60,13 +59,13 @@ def article_from_entry(
     updated: time.struct_time | None = _get(entry, "updated_parsed")
     published: time.struct_time | None = _get(entry, "published_parsed")
     raw_date = _get(entry, "published") or _get(entry, "updated")
-    when = struct_to_datetime(published or updated)
-    return build_article(
+    return item_article(
         where=where,
         guid=guid,
         title=_get(entry, "title") or "",
         body=_body(entry),
-        published=when if when is not None else raw_date,
+        # feedparser's parsed time when it read the date, else the text as the wire sent it
+        published=published or updated or raw_date,
         source=_source(entry, feed, default_source),
         url=link,
         version=epoch_ms(updated),

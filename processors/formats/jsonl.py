@@ -24,7 +24,8 @@ def _what(exc: JSONRejected) -> str:
 def article_from_object(record: Any, *, where: str, default_source: str | None = None) -> Article:
     if looks_like_ninjs(record):
         return article_from_ninjs(record, where=where, default_source=default_source)
-    return article_from_mapping(record, name=where, default_source=default_source)
+    # The size is checked by read_document, against the publisher's limit.
+    return article_from_mapping(record, name=where, default_source=default_source, max_bytes=None)
 
 
 def iter_json_lines(

@@ -21,8 +21,8 @@ from defusedxml import DefusedXmlException
 
 from processors.errors import InputFileError
 from processors.formats.common import (
-    build_article,
     int_version,
+    item_article,
     plain_text,
     refuse_entity_declarations,
 )
@@ -147,7 +147,7 @@ def article_from_news_item(
             or (meta.findtext(f"{_N}versionCreated") or "").strip()
             or None
         )
-    return build_article(
+    return item_article(
         where=where,
         guid=guid,
         title=headline,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from processors.dates import parse_datetime
 from processors.errors import InputFileError
-from processors.formats.common import build_article, epoch_ms, int_version, plain_text, when
+from processors.formats.common import epoch_ms, int_version, item_article, plain_text
 from processors.models import Article
 
 _NINJS_ONLY = {"uri", "headlines", "bodies", "body_text", "body_html", "headline", "versioncreated"}
@@ -88,12 +89,12 @@ def article_from_ninjs(
             body = plain_text(_text(record, "body_html", where), "text/html")
     version = int_version(record.get("version"))
     if version is None:
-        version = epoch_ms(when(record.get("versioncreated")))
+        version = epoch_ms(parse_datetime(record.get("versioncreated")))
     published = record.get("firstcreated") or record.get("versioncreated")
     source = record.get("copyrightholder") or record.get("provider") or default_source
     if isinstance(source, dict):  # some providers send {"name": ...}
         source = source.get("name") or default_source
-    return build_article(
+    return item_article(
         where=where,
         guid=uri,
         title=title,

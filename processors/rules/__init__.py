@@ -19,7 +19,7 @@ Modules: `schema` (Rule, RuleQuery, validation), `parsing` (rule file text to Ru
 `alert` (the Alert model), `documents` (rules-index document, Kibana rule).
 
 Pure: no Elasticsearch, no Kafka, no files. `streams/operations/rule_files.py` reads rule files,
-`streams/alerts.py` does the rest of the I/O.
+`streams/stages/alerts.py` and `streams/operations/rules.py` do the rest of the I/O.
 """
 
 from processors.rules.alert import Alert, Delivery, alert_id, make_alert, story_of

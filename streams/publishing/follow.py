@@ -200,6 +200,7 @@ class Follower:
                 fmt=self.fmt,
                 source=self.default_source,
                 base_url=src.target,
+                max_bytes=self.publisher.settings.max_article_bytes,
             )
         )
         articles = [i for i in items if isinstance(i, Article)]
@@ -244,7 +245,13 @@ class Follower:
                 continue
             self._pending_files.pop(key, None)
             part = self.publisher.publish_items(
-                read_articles(path, source=self.default_source, fmt=self.fmt), state=self.state
+                read_articles(
+                    path,
+                    source=self.default_source,
+                    fmt=self.fmt,
+                    max_bytes=self.publisher.settings.max_article_bytes,
+                ),
+                state=self.state,
             )
             report.merge(part)
             if not part.undelivered:

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from kafka import KafkaProducer
 
+from processors.articles import MAX_ARTICLE_BYTES
 from processors.errors import InputFileError
 from processors.formats import read_document
 from processors.formats.versioning import Seen, content_hash, decide
@@ -40,7 +42,7 @@ def is_article_file(path: Path) -> bool:
 
 
 def read_articles(
-    path: Path, *, source: str | None = None, fmt: str = "auto"
+    path: Path, *, source: str | None = None, fmt: str = "auto", max_bytes: int = MAX_ARTICLE_BYTES
 ) -> Iterator[Article | InputFileError]:
     """Articles of one file in any supported format (`fmt="auto"` detects it; `.gz` is read)."""
     name = str(path)
@@ -53,7 +55,7 @@ def read_articles(
     except (OSError, EOFError) as exc:
         yield InputFileError(f"{name}: cannot read: {exc}")
         return
-    yield from read_document(data, name=name, fmt=fmt, source=source)
+    yield from read_document(data, name=name, fmt=fmt, source=source, max_bytes=max_bytes)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -115,12 +117,17 @@ class Publisher:
     """Publishes articles to the raw topic (or raw records to any topic), durably."""
 
     def __init__(
-        self, settings: Settings, *, rate: float | None = None, connect_timeout: float = 15.0
+        self,
+        settings: Settings,
+        *,
+        rate: float | None = None,
+        connect_timeout: float = 15.0,
+        producer: KafkaProducer | None = None,
     ) -> None:
         self.settings = settings
         self.rate = rate if rate and rate > 0 else None
         self._next_send = 0.0
-        self.producer = make_producer(
+        self.producer = producer or make_producer(
             settings, client_id="wirewatch-publisher", connect_timeout=connect_timeout
         )
         self.sender = ProducerSender(self.producer, before_send=self._throttle)
@@ -225,7 +232,10 @@ class Publisher:
         """Publish every article of these files and folders; one bad file does not stop the rest."""
         report = PublishReport()
         for path in expand_paths(paths):
-            part = self.publish_items(read_articles(path, source=source, fmt=fmt), state=state)
+            items = read_articles(
+                path, source=source, fmt=fmt, max_bytes=self.settings.max_article_bytes
+            )
+            part = self.publish_items(items, state=state)
             report.merge(part)
             if on_file is not None:
                 on_file(path, report)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from processors.formats.common import guid_id
+from processors.articles import guid_id
 from streams.publishing.follow import Follower
 from streams.publishing.publisher import Publisher
 from streams.publishing.state import PublishState

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from processors.articles import guid_id
 from processors.errors import InputFileError
 from processors.formats import detect_format, read_document
-from processors.formats.common import guid_id
+from processors.formats.common import int_version
 from processors.models import Article
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
@@ -299,3 +300,11 @@ def test_explicit_format_overrides_detection() -> None:
     assert isinstance(items[0], Article) and items[0].title == "H"
     (bad,) = read_document(b"x", name="x", fmt="yaml")
     assert "unknown format 'yaml'" in str(bad)
+
+
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [("3", 3), (" 12 ", 12), (7, 7), (-1, None), (True, None), ("²", None), ("", None)],
+)
+def test_wire_versions(value: object, version: int | None) -> None:
+    assert int_version(value) == version

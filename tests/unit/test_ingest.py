@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from processors.articles import derive_id
 from processors.errors import InputFileError
 from processors.formats.jsonl import iter_json_lines
-from processors.ingest import derive_id, parse_text_article
+from processors.ingest import parse_text_article
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_6842bcb70202069f.txt"
 

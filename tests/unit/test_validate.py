@@ -7,7 +7,8 @@ import json
 import pytest
 
 from processors.errors import InvalidArticle
-from processors.validate import html_to_text, parse_raw_article
+from processors.text import html_to_text
+from processors.validate import parse_raw_article
 
 
 def _raw(**fields: object) -> bytes:
