@@ -1,7 +1,8 @@
 """Alert rules: the rule file schema, validation, translation into Elasticsearch query DSL,
 candidate pre-selection, and the explanation of why an article matched.
 
-A rule is a reviewed YAML file in `deploy/alerts/`; its id is the file name without `.yaml`.
+A rule is a reviewed YAML file in a rules folder (`WIREWATCH_RULES_DIR`; the default rules ship
+in `streams/resources/alerts/`); its id is the file name without `.yaml`.
 Its `query` is either the simple form over canonical fields:
 
     query:
@@ -207,7 +208,7 @@ class RuleQuery(BaseModel):
 
 
 class Rule(BaseModel):
-    """One alert rule, as reviewed in `deploy/alerts/<id>.yaml`."""
+    """One alert rule, as reviewed in `<rules folder>/<id>.yaml`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,7 +1,8 @@
 """Elasticsearch: client factory, index template and alias set-up, and the bulk writer.
 
 Documents are written through the `articles` alias to a versioned index
-(`articles-v<N>`); the index template in `deploy/elasticsearch/` gives the explicit mapping.
+(`articles-v<N>`); the index template (`streams/resources/elasticsearch/index-template.json`,
+read through `streams.clients.resources`) gives the explicit mapping.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -25,14 +25,12 @@ from elasticsearch import (
 from elasticsearch.helpers import async_streaming_bulk
 
 from processors.errors import WirewatchError
+from streams.clients import resources
 from streams.core.faults import TRANSIENT_STATUS
 from streams.core.retry import backoff
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
-TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -60,7 +58,7 @@ def index_name(alias: str, version: int) -> str:
 
 def template_body(alias: str) -> dict[str, Any]:
     """The index template, with its pattern bound to this alias' versioned indices."""
-    body: dict[str, Any] = json.loads(TEMPLATE_FILE.read_text())
+    body = resources.index_template()
     body["index_patterns"] = [f"{alias}-v*"]
     return body
 

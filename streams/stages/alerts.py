@@ -89,8 +89,8 @@ from processors.rules import (
     to_es_query,
 )
 from streams import metrics
+from streams.clients import resources
 from streams.clients.elastic import (
-    DEPLOY_DIR,
     BulkOutcome,
     IndexRequest,
     make_async_client,
@@ -106,8 +106,6 @@ from streams.settings import Settings
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-ALERTS_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "alerts-template.json"
-RULES_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "rules-template.json"
 MSEARCH_CHUNK = 500
 """Searches per `_msearch` request (1,000 rules make at most two requests per batch)."""
 WEBHOOK_QUEUE = 10_000
@@ -192,19 +190,18 @@ async def retry_forever(what: str, call: Callable[[], Awaitable[T]]) -> T:
 # ---------------------------------------------------------------------- indices
 
 
-def _template(path: Path, index: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(path.read_text())
+def _template(body: dict[str, Any], index: str) -> dict[str, Any]:
     body["index_patterns"] = [index]
     return body
 
 
 def ensure_alert_indices(es: Elasticsearch, settings: Settings) -> None:
     """Install the rules and alerts templates and create both indices (idempotent)."""
-    for path, index in (
-        (RULES_TEMPLATE, settings.rules_index_name),
-        (ALERTS_TEMPLATE, settings.alerts_index_name),
+    for template, index in (
+        (resources.rules_template(), settings.rules_index_name),
+        (resources.alerts_template(), settings.alerts_index_name),
     ):
-        body = _template(path, index)
+        body = _template(template, index)
         es.indices.put_index_template(name=f"{index}-template", **body)
         if not es.indices.exists(index=index):
             try:
