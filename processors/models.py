@@ -1,7 +1,7 @@
 """Records that flow through the pipeline: the raw article and the enriched record.
 
 Both are frozen pydantic models; their JSON form is the wire format on Kafka and the
-enriched record's JSON is the Elasticsearch document (see deploy/elasticsearch/).
+enriched record's JSON is the Elasticsearch document (see streams/resources/elasticsearch/).
 """
 
 from __future__ import annotations

@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     """Index of the synced alert rules; default `<es_alias>-rules`."""
     alerts_index: str | None = None
     """Index of the fired alerts; default `<es_alias>-alerts`."""
-    rules_dir: Path = Path("deploy/alerts")
+    rules_dir: Path | None = None
+    """Folder of the alert rule files (`<rule id>.yaml`) that `wirewatch rules sync` loads;
+    None means the default rules packaged with wirewatch (`streams/resources/alerts/`)."""
     rules_refresh_seconds: float = Field(default=2.0, gt=0)
     """How often the alert agent re-reads the rules index (a synced rule applies after this)."""
     story_threshold: float = Field(default=0.5, gt=0, le=1)

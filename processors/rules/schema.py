@@ -1,6 +1,6 @@
 """The rule schema: `Rule`, its `RuleQuery`, and the validation of their values.
 
-A rule is a reviewed YAML file in `deploy/alerts/`; its id is the file name without `.yaml`
+A rule is a reviewed YAML file (the packaged defaults are in `streams/resources/alerts/`); its id is the file name without `.yaml`
 (see the package docstring for the two forms of `query`). Pure.
 """
 
@@ -186,7 +186,7 @@ class RuleQuery(BaseModel):
 
 
 class Rule(BaseModel):
-    """One alert rule, as reviewed in `deploy/alerts/<id>.yaml`."""
+    """One alert rule, as reviewed in a rules folder (`<id>.yaml`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -37,7 +37,10 @@ def register(app: typer.Typer) -> None:
 @rules_app.command("sync")
 def rules_sync(
     directory: Annotated[
-        Path | None, typer.Argument(help="Folder of rule files (default: WIREWATCH_RULES_DIR)")
+        Path | None,
+        typer.Argument(
+            help="Folder of rule files (default: WIREWATCH_RULES_DIR, else the packaged rules)"
+        ),
     ] = None,
 ) -> None:
     """Validate every rule file and load the valid ones into the rules index.
@@ -50,15 +53,16 @@ def rules_sync(
 
     from streams.clients.elastic import make_client
     from streams.clients.indices import ensure_alert_indices, ensure_index
+    from streams.clients.resources import rules_folder
     from streams.operations.rules import sync_rules
 
     settings = _settings()
-    folder = directory or settings.rules_dir
     try:
         es = make_client(settings)
         ensure_index(es, settings)
         ensure_alert_indices(es, settings)
-        report = sync_rules(es, settings, folder)
+        with rules_folder(directory or settings.rules_dir) as folder:
+            report = sync_rules(es, settings, folder)
     except TransportError as exc:
         raise _fail(f"Elasticsearch at {settings.es_url} is unreachable: {exc}") from exc
     except (ApiError, WirewatchError) as exc:
@@ -79,13 +83,19 @@ def rules_sync(
         raise typer.Exit(1)
 
 
-def _read_rule(spec: str, rules_dir: Path) -> Rule:
-    path = Path(spec)
-    if not path.exists() and not spec.endswith((".yaml", ".yml")):
-        path = rules_dir / f"{spec}.yaml"
-    if not path.exists():
-        raise RuleError(spec, f"no such rule file (looked for {path})")
-    return load_rule_file(path)
+def _read_rule(spec: str, rules_dir: Path | None) -> Rule:
+    """A rule file, or a rule id in `rules_dir` (None: the packaged default rules)."""
+    from streams.clients.resources import rules_folder
+
+    def load(path: Path) -> Rule:
+        if not path.exists():
+            raise RuleError(spec, f"no such rule file (looked for {path})")
+        return load_rule_file(path)
+
+    if Path(spec).exists() or spec.endswith((".yaml", ".yml")):
+        return load(Path(spec))
+    with rules_folder(rules_dir) as folder:
+        return load(folder / f"{spec}.yaml")
 
 
 def _read_article(path: Path, model: str) -> EnrichedArticle:
@@ -112,7 +122,10 @@ def _read_article(path: Path, model: str) -> EnrichedArticle:
 
 @rules_app.command("test")
 def rules_test(
-    rule: Annotated[str, typer.Argument(help="Rule file, or a rule id in WIREWATCH_RULES_DIR")],
+    rule: Annotated[
+        str,
+        typer.Argument(help="Rule file, or a rule id in WIREWATCH_RULES_DIR (or the packaged)"),
+    ],
     article: Annotated[
         Path, typer.Argument(help="Article file (.txt, .jsonl: first article) or enriched JSON")
     ],

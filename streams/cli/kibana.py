@@ -1,7 +1,8 @@
-"""`wirewatch kibana import`: load the saved objects of `deploy/kibana/` into Kibana."""
+"""`wirewatch kibana import`: load the packaged saved objects (or given files) into Kibana."""
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,21 +25,18 @@ def import_cmd(
     files: Annotated[
         list[Path] | None,
         typer.Option(
-            "--file", help="NDJSON file(s) to import (default deploy/kibana/wirewatch.ndjson)"
+            "--file", help="NDJSON file(s) to import (default: the packaged wirewatch.ndjson)"
         ),
     ] = None,
 ) -> None:
     """Import (overwrite) the data views, saved searches, visualisations and dashboard."""
-    from streams.clients.kibana import (
-        SAVED_OBJECTS_FILE,
-        KibanaError,
-        SavedObjectsFileError,
-        import_saved_objects,
-    )
+    from streams.clients import resources
+    from streams.clients.kibana import KibanaError, SavedObjectsFileError, import_saved_objects
 
     settings = _settings()
     failed = 0
-    for path in files or [SAVED_OBJECTS_FILE]:
+    paths: list[Traversable] = [*files] if files else [resources.saved_objects()]
+    for path in paths:
         try:
             report = import_saved_objects(settings, path, base_url=url)
         except (KibanaError, SavedObjectsFileError) as exc:

@@ -8,22 +8,16 @@ switches the alias atomically (`streams.operations.reindex`).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import structlog
 from elasticsearch import ApiError, Elasticsearch
 
 from processors.errors import WirewatchError
+from streams.clients import resources
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
-TEMPLATE_FILE = DEPLOY_DIR / "elasticsearch" / "index-template.json"
-ALERTS_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "alerts-template.json"
-RULES_TEMPLATE = DEPLOY_DIR / "elasticsearch" / "rules-template.json"
 
 
 def index_name(alias: str, version: int) -> str:
@@ -32,7 +26,7 @@ def index_name(alias: str, version: int) -> str:
 
 def template_body(alias: str) -> dict[str, Any]:
     """The index template, with its pattern bound to this alias' versioned indices."""
-    body: dict[str, Any] = json.loads(TEMPLATE_FILE.read_text())
+    body = resources.index_template()
     body["index_patterns"] = [f"{alias}-v*"]
     return body
 
@@ -140,19 +134,18 @@ def _update_mapping(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> 
         ) from exc
 
 
-def _template(path: Path, index: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(path.read_text())
+def _template(body: dict[str, Any], index: str) -> dict[str, Any]:
     body["index_patterns"] = [index]
     return body
 
 
 def ensure_alert_indices(es: Elasticsearch, settings: Settings) -> None:
     """Install the rules and alerts templates and create both indices (idempotent)."""
-    for path, index in (
-        (RULES_TEMPLATE, settings.rules_index_name),
-        (ALERTS_TEMPLATE, settings.alerts_index_name),
+    for template, index in (
+        (resources.rules_template(), settings.rules_index_name),
+        (resources.alerts_template(), settings.alerts_index_name),
     ):
-        body = _template(path, index)
+        body = _template(template, index)
         es.indices.put_index_template(name=f"{index}-template", **body)
         if not es.indices.exists(index=index):
             try:

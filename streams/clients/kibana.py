@@ -1,4 +1,5 @@
-"""Kibana saved objects: read the NDJSON in `deploy/kibana/` and import it over Kibana's API.
+"""Kibana saved objects: read the packaged NDJSON (`streams/resources/kibana/wirewatch.ndjson`,
+see `streams.clients.resources`) or an operator's export, and import it over Kibana's API.
 
 `POST /api/saved_objects/_import?overwrite=true` takes a multipart form with one `file` part
 and answers 200 with `{success, successCount, successResults, errors}` even when some objects
@@ -14,14 +15,12 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from processors.errors import WirewatchError
+from streams.clients import resources
 from streams.settings import Settings
-
-KIBANA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kibana"
-SAVED_OBJECTS_FILE = KIBANA_DIR / "wirewatch.ndjson"
 
 
 class KibanaError(WirewatchError):
@@ -32,8 +31,9 @@ class SavedObjectsFileError(WirewatchError):
     """The NDJSON file is not a list of saved objects; the message names the line."""
 
 
-def read_saved_objects(path: Path) -> list[dict[str, Any]]:
-    """The saved objects of an NDJSON export, checked for the keys the import API needs."""
+def read_saved_objects(path: Traversable) -> list[dict[str, Any]]:
+    """The saved objects of an NDJSON export (a file, or the packaged one), checked for the
+    keys the import API needs."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -158,15 +158,17 @@ def import_url(settings: Settings, base_url: str | None = None) -> str:
 
 
 def import_saved_objects(
-    settings: Settings, path: Path = SAVED_OBJECTS_FILE, *, base_url: str | None = None
+    settings: Settings, path: Traversable | None = None, *, base_url: str | None = None
 ) -> ImportReport:
-    """Import one NDJSON file, overwriting objects with the same ids.
+    """Import one NDJSON file (default: the packaged saved objects), overwriting objects with
+    the same ids.
 
     The data views are bound to the configured alias and alerts index first (`bind_data_views`).
 
     Raises `SavedObjectsFileError` before sending a file that is not saved objects, and
     `KibanaError` when Kibana is unreachable or refuses the request as a whole.
     """
+    path = path if path is not None else resources.saved_objects()
     # Parsed here so a broken file fails with a line number rather than inside Kibana.
     objects = bind_data_views(read_saved_objects(path), settings)
     content_type, body = multipart_file("file", path.name, to_ndjson(objects))

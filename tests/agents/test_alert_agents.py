@@ -30,7 +30,7 @@ from tests.doubles import RecordingSender, app_for_agent_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
-RULE_FILE = REPO / "deploy" / "alerts" / "north-korea-sanctions.yaml"
+RULE_FILE = REPO / "streams" / "resources" / "alerts" / "north-korea-sanctions.yaml"
 
 
 def _matches(query: dict[str, Any], doc: dict[str, Any], doc_id: str) -> bool:

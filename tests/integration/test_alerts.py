@@ -32,7 +32,7 @@ from tests.integration.conftest import REPO, Isolated, stop_process
 SEEDS = REPO / "seeds"
 SEED = SEEDS / "000_6842bcb70202069f.txt"
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
-RULES = REPO / "deploy" / "alerts"
+RULES = REPO / "streams" / "resources" / "alerts"  # the packaged default rules
 RULE = "north-korea-sanctions"
 SECRET = "s3cr3t-hook-path"
 

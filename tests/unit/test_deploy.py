@@ -19,7 +19,7 @@ import yaml
 from pydantic import SecretStr
 
 import streams
-from streams.clients.indices import TEMPLATE_FILE
+from streams.clients import resources
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -409,23 +409,21 @@ def test_dockerfile_env_is_real_settings() -> None:
             assert key in SETTING_NAMES, f"{key} is not a wirewatch setting"
 
 
-def test_the_image_carries_the_index_template_where_the_code_reads_it() -> None:
-    # streams/clients/elastic.py resolves the template next to the installed `streams` package; the
-    # Dockerfile copies deploy/elasticsearch/ to <site-packages>/deploy/elasticsearch/. If the
-    # code looks elsewhere (e.g. a WIREWATCH_DEPLOY_DIR setting), the Dockerfile must follow.
-    package_parent = Path(streams.__file__).resolve().parent.parent
-    assert TEMPLATE_FILE.relative_to(package_parent) == Path(
-        "deploy/elasticsearch/index-template.json"
-    )
+def test_the_image_gets_its_data_from_the_wheel_not_from_deploy() -> None:
+    # The templates, Kibana objects and default rules are package data found through
+    # importlib.resources (streams/clients/resources.py): the image copies nothing from deploy/
+    # into site-packages, and its build proves the installed package finds and parses them.
+    package = Path(streams.__file__).resolve().parent
+    template = resources.resource(resources.INDEX_TEMPLATE)
+    assert isinstance(template, Path)
+    assert template.relative_to(package) == Path("resources/elasticsearch/index-template.json")
     text = DOCKERFILE.read_text()
-    assert "COPY deploy/elasticsearch/" in text
-    assert '"$site/deploy/elasticsearch"' in text and 'get_paths()["purelib"]' in text
-    assert "TEMPLATE_FILE.is_file()" in text, "the build must prove the template is found"
-    # the saved objects too, so `wirewatch kibana import` works from the image
-    from streams.clients.kibana import SAVED_OBJECTS_FILE
-
-    assert SAVED_OBJECTS_FILE.relative_to(package_parent).parent == Path("deploy/kibana")
-    assert "COPY deploy/kibana/" in text and '"$site/deploy/kibana"' in text
+    copied = [a for i, a in dockerfile_instructions() if i == "COPY" and "--from=" not in a]
+    assert not [a for a in copied if a.startswith("deploy/")], copied
+    assert "$site/deploy" not in text and "site-packages/deploy" not in text
+    assert "COPY streams/ streams/" in text
+    assert "from streams.clients.resources import check" in text, "the build must prove it"
+    assert "cd / " in text, "the check must run outside /src, against the installed package"
 
 
 def dockerignore_patterns() -> list[str]:
@@ -678,7 +676,7 @@ def test_configmap_points_at_the_operator_services() -> None:
 def test_readmes_cover_running_secrets_and_operators() -> None:
     readme = (DEPLOY / "README.md").read_text()
     assert "docker compose -f deploy/compose.yaml --env-file deploy/.env up -d" in readme
-    assert "_import" in readme and "deploy/kibana/" in readme
+    assert "_import" in readme and "streams/resources/kibana/" in readme
     for var in ("ELASTIC_PASSWORD", "KIBANA_PASSWORD", "WIREWATCH_ES_PASSWORD"):
         assert var in readme
     k8s_readme = (K8S / "README.md").read_text()

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
+from streams.clients import resources
 from streams.clients.kibana import (
-    SAVED_OBJECTS_FILE,
     KibanaError,
     SavedObjectsFileError,
     import_saved_objects,
@@ -38,6 +38,7 @@ from streams.clients.kibana import (
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
+SAVED_OBJECTS_FILE = resources.saved_objects()
 API_KEY = "d2lyZXdhdGNoOnNlY3JldC1rZXktdmFsdWU="  # base64 "wirewatch:secret-key-value"
 KIBANA_TYPES = {"index-pattern", "search", "visualization", "dashboard", "lens", "config"}
 
@@ -265,12 +266,15 @@ def test_parse_import_response_reads_kibanas_error_kinds() -> None:
     ]
 
 
-def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run from a folder that is not the checkout: the packaged file is found
+    through the package, not the working directory."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    path = os.pathsep.join(p for p in (str(REPO), clean.get("PYTHONPATH")) if p)
     return subprocess.run(
         [sys.executable, "-m", "streams", "kibana", "import", *args],
-        env={**clean, "COLUMNS": "200", **env},
-        cwd=REPO,
+        env={**clean, "PYTHONPATH": path, "COLUMNS": "200", **env},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -278,7 +282,7 @@ def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_cli_imports_and_reports_rejections(kibana: FakeKibana, tmp_path: Path) -> None:
-    ok = _cli(["--url", kibana.url], WIREWATCH_KIBANA_API_KEY=API_KEY)
+    ok = _cli(["--url", kibana.url], tmp_path, WIREWATCH_KIBANA_API_KEY=API_KEY)
     assert ok.returncode == 0, ok.stderr
     assert "wirewatch.ndjson: 13 object(s) imported" in ok.stdout
 
@@ -290,7 +294,9 @@ def test_the_cli_imports_and_reports_rejections(kibana: FakeKibana, tmp_path: Pa
             if json.loads(line)["id"] != "wirewatch-articles"
         )
     )
-    bad = _cli(["--url", kibana.url, "--file", str(partial)], WIREWATCH_KIBANA_API_KEY=API_KEY)
+    bad = _cli(
+        ["--url", kibana.url, "--file", str(partial)], tmp_path, WIREWATCH_KIBANA_API_KEY=API_KEY
+    )
     assert bad.returncode == 1
     rejected = [line for line in bad.stderr.splitlines() if line.startswith("rejected:")]
     # The three article searches and the six visualisations point at the articles data view.
@@ -298,5 +304,5 @@ def test_the_cli_imports_and_reports_rejections(kibana: FakeKibana, tmp_path: Pa
     assert "Kibana rejected 9 object(s)" in bad.stderr
     assert API_KEY not in bad.stdout + bad.stderr
 
-    denied = _cli(["--url", kibana.url], WIREWATCH_KIBANA_API_KEY="wrong")
+    denied = _cli(["--url", kibana.url], tmp_path, WIREWATCH_KIBANA_API_KEY="wrong")
     assert denied.returncode == 1 and "refused the request (401)" in denied.stderr

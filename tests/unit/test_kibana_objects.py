@@ -1,4 +1,5 @@
-"""The Kibana saved objects in deploy/kibana/ fit the import API and our real mappings.
+"""The packaged Kibana saved objects (streams/resources/kibana/) fit the import API and our
+real mappings.
 
 Kibana cannot run on this machine, so these tests check what Kibana would check on import
 (types, ids, attributes, references that resolve) and what it would only show as broken
@@ -18,11 +19,12 @@ import pycountry
 import pytest
 import yaml
 
-from streams.clients.kibana import SAVED_OBJECTS_FILE, SavedObjectsFileError, read_saved_objects
+from streams.clients import resources
+from streams.clients.kibana import SavedObjectsFileError, read_saved_objects
 
 REPO = Path(__file__).resolve().parents[2]
-ARTICLES_TEMPLATE = REPO / "deploy" / "elasticsearch" / "index-template.json"
-ALERTS_TEMPLATE = REPO / "deploy" / "elasticsearch" / "alerts-template.json"
+ARTICLES_TEMPLATE = resources.INDEX_TEMPLATE
+ALERTS_TEMPLATE = resources.ALERTS_TEMPLATE
 EVENT_TYPES = set(
     yaml.safe_load((REPO / "processors" / "data" / "events.yaml").read_text())["types"]
 )
@@ -72,8 +74,8 @@ def flatten(properties: dict[str, Any], prefix: str = "", nested: str | None = N
     return fields
 
 
-def template_fields(path: Path) -> dict[str, dict[str, Any]]:
-    template = json.loads(path.read_text())
+def template_fields(name: str) -> dict[str, dict[str, Any]]:
+    template = resources.read_json(name)
     return flatten(template["template"]["mappings"]["properties"])
 
 
@@ -250,7 +252,7 @@ def check_saved_objects(
 
 @pytest.fixture(scope="module")
 def objects() -> list[dict[str, Any]]:
-    return read_saved_objects(SAVED_OBJECTS_FILE)
+    return read_saved_objects(resources.saved_objects())
 
 
 @pytest.fixture(scope="module")
@@ -324,7 +326,7 @@ def test_the_file_has_what_analysts_were_promised(objects: list[dict]) -> None:
 def test_a_changed_template_breaks_the_check(
     objects: list[dict], mutate: Any, expected: str
 ) -> None:
-    template = json.loads(ARTICLES_TEMPLATE.read_text())["template"]["mappings"]
+    template = resources.index_template()["template"]["mappings"]
     changed = copy.deepcopy(template)
     mutate(changed)
     problems = check_saved_objects(

@@ -30,18 +30,18 @@ from processors.rules import (
     to_es_query,
     unknown_fields,
 )
+from streams.clients import resources
 from streams.operations.rule_files import load_rule_file, load_rules_dir
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "deploy" / "alerts"
+RULES = REPO / "streams" / "resources" / "alerts"  # the packaged default rules
 SHIPPED = RULES / "north-korea-sanctions.yaml"
 FIXTURES = REPO / "tests" / "fixtures" / "alerts"
-TEMPLATE = REPO / "deploy" / "elasticsearch" / "index-template.json"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _known_fields() -> set[str]:
-    return mapping_fields(json.loads(TEMPLATE.read_text())["template"]["mappings"])
+    return mapping_fields(resources.index_template()["template"]["mappings"])
 
 
 def _seed() -> EnrichedArticle:
@@ -60,7 +60,7 @@ def _record(**kw: Any) -> EnrichedArticle:
 
 
 def _rule(text: str, rule_id: str = "r") -> Any:
-    return parse_rule(text, source=f"deploy/alerts/{rule_id}.yaml", rule_id=rule_id)
+    return parse_rule(text, source=f"rules/{rule_id}.yaml", rule_id=rule_id)
 
 
 # ---------------------------------------------------------------------- the shipped rule
@@ -80,16 +80,14 @@ def test_the_shipped_rule_loads_and_translates_to_named_term_filters() -> None:
     }
 
 
-def test_every_rule_in_deploy_alerts_is_valid() -> None:
+def test_every_packaged_default_rule_is_valid() -> None:
     rules, errors = load_rules_dir(RULES, _known_fields())
     assert errors == []
     assert "north-korea-sanctions" in {r.id for r in rules}
 
 
 def test_the_kibana_rule_is_the_translation_of_the_shipped_rule() -> None:
-    shipped = json.loads(
-        (REPO / "deploy" / "kibana" / "rules" / "north-korea-sanctions.json").read_text()
-    )
+    shipped = resources.kibana_rule("north-korea-sanctions")
     expected = kibana_rule(load_rule_file(SHIPPED), index="articles")
     assert shipped == expected
     assert json.loads(shipped["params"]["esQuery"])["query"] == to_es_query(load_rule_file(SHIPPED))
@@ -137,7 +135,7 @@ GOOD = "name: N\ndescription: d\nquery:\n  countries: [kp]\n"
 def test_a_bad_rule_is_refused_naming_the_file_and_the_problem(text: str, problem: str) -> None:
     with pytest.raises(RuleError) as info:
         _rule(text, "my-rule")
-    assert str(info.value).startswith("deploy/alerts/my-rule.yaml: ")
+    assert str(info.value).startswith("rules/my-rule.yaml: ")
     assert problem in str(info.value)
 
 
@@ -384,6 +382,6 @@ def test_make_alert_is_one_per_rule_and_story_and_tracks_webhook_delivery() -> N
 
 def test_rule_documents_round_trip() -> None:
     rule = load_rule_file(SHIPPED)
-    doc = rule_document(rule, source_file="deploy/alerts/x.yaml", synced_at=NOW)
+    doc = rule_document(rule, source_file="rules/x.yaml", synced_at=NOW)
     assert doc["query"] == to_es_query(rule) and doc["digest"] == rule.digest()
     assert rule_from_document(json.loads(json.dumps(doc))) == rule
