@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     es_alias: str = "articles"
     """Read/write alias; documents live in a versioned index behind it."""
     es_index_version: int = 1
+    es_keep_indices: int = Field(default=1, ge=0)
+    """Previous article indices a reindex keeps for rollback (older ones are deleted)."""
     es_request_timeout: float = 30.0
 
     # Kibana (only `wirewatch kibana import` talks to it)

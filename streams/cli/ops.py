@@ -87,11 +87,15 @@ def reindex_cmd(
     since: Annotated[str | None, typer.Option(help="Start at this time (ISO, or 7d, 12h)")] = None,
     version: Annotated[int | None, typer.Option(help="New index version (default: next)")] = None,
     switch: Annotated[bool, typer.Option(help="Switch the alias when caught up")] = True,
+    force: Annotated[
+        bool, typer.Option(help="Take the reindex lock even if held (its holder died)")
+    ] = False,
 ) -> None:
-    """Re-enrich from Kafka into a new versioned index; switch the alias atomically."""
+    """Re-enrich from Kafka through the pipeline's stages into a new versioned index; switch
+    the alias atomically; keep `WIREWATCH_ES_KEEP_INDICES` old indices for rollback."""
     from streams.clients.elastic import make_client
     from streams.clients.indices import template_body
-    from streams.operations.ops import reindex
+    from streams.operations.reindex import reindex
 
     if from_offset is not None and since is not None:
         raise _fail("give --from-offset or --since, not both", 2)
@@ -117,6 +121,7 @@ def reindex_cmd(
                 new_version=version,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 switch=switch,
+                force=force,
             )
         except (WirewatchError, TimeoutError, RuntimeError) as exc:
             raise _fail(str(exc)) from exc
@@ -127,8 +132,10 @@ def reindex_cmd(
                 "indexed": report.indexed,
                 "invalid": report.invalid,
                 "passes": report.passes,
+                "kept_story": report.kept_story,
                 "alias_switched": report.switched,
                 "previous": report.old_indices,
+                "deleted": report.deleted,
             }
         )
     )

@@ -36,7 +36,7 @@ from faust.types import EventT
 
 from streams import metrics
 from streams.core.faults import classify
-from streams.core.retry import backoff
+from streams.core.retry import RetryPolicy, retry
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +58,8 @@ class Isolation:
     """Times a message is run alone before it is dead-lettered as `processing_failed`."""
     retry_base: float = 0.2
     """First backoff, in seconds, between those attempts and between transient retries."""
+    stop: Callable[[str, Sequence[EventT[bytes]], str], None] | None = None
+    """What a fatal error does instead of the worker's fail-stop (a batch job raises)."""
 
 
 async def run_batch(
@@ -79,52 +81,38 @@ async def run_batch(
 async def _process(
     stage: str, work: Work, events: Sequence[EventT[bytes]], isolation: Isolation
 ) -> None:
-    attempt = 0
-    while True:
-        try:
-            await work(events)
-            return
-        except Exception as exc:
-            fault = classify(exc)
-            if fault == "fatal":
-                log.critical("agent.fatal", stage=stage, error=_describe(exc))
-                fail_stop(stage, events, f"process-wide error: {_describe(exc)}")
-            if fault != "transient":
-                log.error("agent.batch_failed", stage=stage, size=len(events), error=_describe(exc))
-                metrics.ISOLATED_BATCHES.labels(stage=stage).inc()
-                await _one_by_one(stage, work, events, isolation)
-                return
-            attempt += 1
-            metrics.RETRIED.labels(stage=stage).inc(len(events))
-            delay = backoff(attempt, base=isolation.retry_base)
-            log.warning("agent.batch_retry", stage=stage, attempt=attempt, error=_describe(exc))
-            await asyncio.sleep(delay)
-
-
-async def _one_by_one(
-    stage: str, work: Work, events: Sequence[EventT[bytes]], isolation: Isolation
-) -> None:
+    outage = RetryPolicy(base=isolation.retry_base)
+    try:
+        await retry("batch", lambda: work(events), stage=stage, policy=outage)
+        return
+    except Exception as exc:
+        if classify(exc) == "fatal":
+            log.critical("agent.fatal", stage=stage, error=_describe(exc))
+            (isolation.stop or fail_stop)(stage, events, f"process-wide error: {_describe(exc)}")
+        log.error("agent.batch_failed", stage=stage, size=len(events), error=_describe(exc))
+        metrics.ISOLATED_BATCHES.labels(stage=stage).inc()
     for event in events:
-        failures = outages = 0
-        while True:
-            try:
-                await work([event])
-                break
-            except Exception as exc:
-                fault = classify(exc)
-                if fault == "fatal":
-                    fail_stop(stage, [event], f"process-wide error: {_describe(exc)}")
-                if fault == "transient":  # an outage, not this message: wait, never DLQ
-                    outages += 1
-                    await asyncio.sleep(backoff(outages, base=isolation.retry_base))
-                    continue
-                failures += 1
-                if failures < isolation.attempts:
-                    await asyncio.sleep(backoff(failures, base=isolation.retry_base))
-                    continue
-                metrics.POISONED.labels(stage=stage).inc()
-                await isolation.dead_letter(event, stage, "processing_failed", _report(exc))
-                break
+        await _alone(stage, work, event, isolation)
+
+
+async def _alone(stage: str, work: Work, event: EventT[bytes], isolation: Isolation) -> None:
+    """One message on its own: outages are waited out (never a dead letter); a message that
+    still fails after `isolation.attempts` tries is dead-lettered as `processing_failed`."""
+    outage = RetryPolicy(base=isolation.retry_base)
+    tries = RetryPolicy(base=isolation.retry_base, attempts=isolation.attempts)
+
+    async def once() -> None:
+        await retry("message", lambda: work([event]), stage=stage, policy=outage)
+
+    try:
+        await retry(
+            "poison", once, stage=stage, policy=tries, retryable=lambda e: classify(e) != "fatal"
+        )
+    except Exception as exc:
+        if classify(exc) == "fatal":
+            (isolation.stop or fail_stop)(stage, [event], f"process-wide error: {_describe(exc)}")
+        metrics.POISONED.labels(stage=stage).inc()
+        await isolation.dead_letter(event, stage, "processing_failed", _report(exc))
 
 
 def _describe(exc: BaseException) -> str:

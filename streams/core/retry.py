@@ -63,10 +63,12 @@ async def retry(
     stage: str,
     policy: RetryPolicy = FOREVER,
     on_retry: OnRetry | None = None,
+    retryable: Callable[[BaseException], bool] = is_transient,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run `call` until it returns. A transient fault backs off and runs it again (until
-    `policy.attempts` tries, then the last error propagates); any other fault propagates."""
+    """Run `call` until it returns. A transient fault (or what `retryable` accepts) backs off
+    and runs it again (until `policy.attempts` tries, then the last error propagates); any
+    other fault propagates at once."""
     attempt = 0
     while True:
         try:
@@ -74,7 +76,7 @@ async def retry(
         except Exception as exc:
             attempt += 1
             spent = policy.attempts is not None and attempt >= policy.attempts
-            if spent or not is_transient(exc):
+            if spent or not retryable(exc):
                 raise
             delay = backoff(attempt, base=policy.base, cap=policy.cap)
             metrics.RETRIED.labels(stage=stage).inc()

@@ -1,9 +1,5 @@
-"""Operations outside the worker: reading and replaying dead letters, and reindexing.
-
-`reindex` re-enriches from the raw topic into a new versioned index and switches the alias
-atomically once it has caught up, so a new mapping or a new enrichment version reaches every
-document without downtime. (It reads Kafka, not Elasticsearch: the raw topic is the source of
-truth, and the local node has no `_reindex` module anyway.)
+"""Operations outside the worker: reading topics by offset range, listing and replaying dead
+letters, dropping a namespace. Re-indexing is `streams.operations.reindex`.
 """
 
 from __future__ import annotations
@@ -16,14 +12,9 @@ from typing import Any
 
 import structlog
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import streaming_bulk
 from kafka import KafkaConsumer, TopicPartition
 
-from processors.enrich import enrich_articles
-from processors.errors import InvalidArticle, WirewatchError
-from processors.models import Article
-from processors.validate import parse_raw_article
-from streams.clients.indices import create_index, index_name, switch_alias, write_index
+from processors.errors import WirewatchError
 from streams.clients.kafka import security_config
 from streams.core.deadletter import DeadLetter
 from streams.core.send import Record
@@ -157,20 +148,10 @@ def replay_dead_letters(
     return report
 
 
-# --------------------------------------------------------------------------- reindex
+# --------------------------------------------------------------------------- offsets
 
 
-@dataclass
-class ReindexReport:
-    new_index: str
-    old_indices: list[str]
-    indexed: int = 0
-    invalid: int = 0
-    passes: int = 0
-    switched: bool = False
-
-
-def _start_offsets(
+def start_offsets(
     consumer: KafkaConsumer,
     tps: list[TopicPartition],
     from_offset: int | None,
@@ -186,119 +167,6 @@ def _start_offsets(
     return dict(begin)
 
 
-def reindex(
-    es: Elasticsearch,
-    settings: Settings,
-    *,
-    from_offset: int | None = None,
-    since: datetime | None = None,
-    new_version: int | None = None,
-    progress: Progress | None = None,
-    switch: bool = True,
-) -> ReindexReport:
-    """Re-enrich the raw topic into a new versioned index, then switch the alias to it.
-
-    Reads up to the end offsets seen at the start, then repeats for what arrived meanwhile
-    until a pass finds little new; switches the alias; then makes one last pass so nothing the
-    live workers wrote to the old index between the last pass and the switch is missing.
-    """
-    alias = settings.es_alias
-    current = write_index(es, alias)
-    version = new_version or _next_version(es, alias)
-    new_index = index_name(alias, version)
-    create_index(es, new_index)
-    report = ReindexReport(new_index=new_index, old_indices=[current] if current else [])
-    consumer = _consumer(settings)
-    try:
-        parts = consumer.partitions_for_topic(settings.topic_raw) or set()
-        tps = [TopicPartition(settings.topic_raw, p) for p in sorted(parts)]
-        position = _start_offsets(consumer, tps, from_offset, since)
-        total = 0
-        while True:
-            end = consumer.end_offsets(tps)
-            pending = sum(max(0, end[tp] - position[tp]) for tp in tps)
-            total += pending
-            report.passes += 1
-            _reindex_range(
-                es, settings, consumer, position, end, new_index, report, progress, total
-            )
-            position = dict(end)
-            if pending < 50 or report.passes >= 10:
-                break
-        if switch:
-            report.old_indices = switch_alias(es, alias, new_index)
-            report.switched = True
-            end = consumer.end_offsets(tps)
-            total += sum(max(0, end[tp] - position[tp]) for tp in tps)
-            _reindex_range(
-                es, settings, consumer, position, end, new_index, report, progress, total
-            )
-    finally:
-        consumer.close()
-    es.indices.refresh(index=new_index)
-    log.info(
-        "reindex.done",
-        index=new_index,
-        indexed=report.indexed,
-        invalid=report.invalid,
-        switched=report.switched,
-    )
-    return report
-
-
-def _next_version(es: Elasticsearch, alias: str) -> int:
-    existing = es.indices.get(index=f"{alias}-v*", expand_wildcards="all")
-    versions = [int(n.rsplit("-v", 1)[1]) for n in existing if n.rsplit("-v", 1)[1].isdigit()]
-    return max(versions, default=0) + 1
-
-
-def _reindex_range(
-    es: Elasticsearch,
-    settings: Settings,
-    consumer: KafkaConsumer,
-    start: dict[TopicPartition, int],
-    end: dict[TopicPartition, int],
-    index: str,
-    report: ReindexReport,
-    progress: Progress | None,
-    total: int,
-) -> None:
-    batch: list[Article] = []
-
-    def flush() -> None:
-        if not batch:
-            return
-        records = enrich_articles(batch, model=settings.spacy_model, batch_size=settings.batch_size)
-        actions = []
-        for rec in records:
-            action: dict[str, Any] = {"_index": index, "_id": rec.id, "_source": rec.document()}
-            if rec.version is not None:
-                action.update(version=rec.version, version_type="external_gte")
-            actions.append(action)
-        for ok, item in streaming_bulk(es, actions, raise_on_error=False, max_retries=5):
-            info = item.get("index", {})
-            if ok:
-                report.indexed += 1
-            elif info.get("status") != 409:  # 409: a newer version is already there
-                raise RuntimeError(f"reindex: Elasticsearch refused {info.get('_id')}: {info}")
-        batch.clear()
-
-    done = report.indexed + report.invalid
-    for msg in _read_range(consumer, start, end):
-        try:
-            batch.append(parse_raw_article(msg.value or b"", max_bytes=settings.max_article_bytes))
-        except InvalidArticle:
-            report.invalid += 1  # already dead-lettered by the live pipeline
-        if len(batch) >= 64:
-            flush()
-        done += 1
-        if progress is not None:
-            progress(done, total)
-    flush()
-    if progress is not None:
-        progress(done, total)
-
-
 # --------------------------------------------------------------------------- namespaces
 
 
@@ -311,6 +179,8 @@ def drop_namespace(es: Elasticsearch, settings: Settings, prefix: str) -> None:
     if names:  # deleting needs concrete names (action.destructive_requires_name)
         es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-template")
+    locks = f"{settings.es_alias}-locks"  # streams.operations.reindex.lock_index
+    es.options(ignore_status=404).indices.delete(index=locks)
     for name in (settings.rules_index_name, settings.alerts_index_name):
         es.options(ignore_status=404).indices.delete(index=name)
         es.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")

@@ -29,7 +29,7 @@ Error policy:
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, ClassVar
 
 import faust
@@ -62,6 +62,9 @@ class StoryStage(Stage):
         self.stale = True
         """The index must be rebuilt from the table before the next batch."""
         self._last_prune = time.time()
+        self.prior: Mapping[str, str] = {}
+        """Story ids known from elsewhere (a reindex passes those of the live index), kept
+        as they are so alert de-duplication by (rule, story) still holds."""
 
     def declare(self, app: faust.App) -> None:
         table = app.Table(
@@ -120,6 +123,10 @@ class StoryStage(Stage):
                 await self.dead_letter(event, self.name, "invalid_enriched", str(exc)[:500])
                 continue
             sig = signature(story_text(record.title, record.body), NUM_PERM)
+            prior = self.prior.get(record.id)
+            if prior is not None and record.id not in self.index:
+                self.table[record.id] = {"s": prior, "m": sig, "t": now}
+                self.index.add(record.id, prior, sig)
             found = self.index.assign(record.id, sig)
             if found.known:
                 metrics.STORIES_CLUSTERED.labels(outcome="redelivered").inc()

@@ -7,9 +7,13 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
+from elasticsearch import Elasticsearch
+
 from streams.clients.indices import write_index
 from streams.core.send import Record
-from streams.operations.ops import list_dead_letters, reindex, replay_dead_letters
+from streams.operations.ops import list_dead_letters, replay_dead_letters
+from streams.operations.reindex import ReindexLocked, acquire_lock, reindex, release_lock
 from streams.publishing.publisher import Publisher
 from tests.integration.conftest import Isolated, stop_process
 
@@ -58,7 +62,9 @@ def test_dead_letters_are_listed_and_replayed_after_a_fix(isolated: Isolated) ->
         stop_process(worker)
 
 
-def test_reindex_builds_a_new_index_and_switches_the_alias(isolated: Isolated) -> None:
+def test_reindex_builds_a_new_index_and_switches_the_alias(
+    isolated: Isolated, monkeypatch: pytest.MonkeyPatch
+) -> None:
     port = int(isolated.env["WIREWATCH_WORKER_WEB_PORT"])
     worker = isolated.start_worker()
     try:
@@ -79,6 +85,27 @@ def test_reindex_builds_a_new_index_and_switches_the_alias(isolated: Isolated) -
 
     es, alias = isolated.es, isolated.settings.es_alias
     before = write_index(es, alias)
+    stories = _story_ids(es, alias)
+    assert set(stories) == ids and all(stories.values())
+
+    # One reindex at a time: a held lock refuses a second one, which creates nothing.
+    token = acquire_lock(es, isolated.settings)
+    with pytest.raises(ReindexLocked, match="holds the lock"):
+        reindex(es, isolated.settings)
+    release_lock(es, isolated.settings, token)
+    assert not es.indices.exists(index=f"{alias}-v2")
+
+    # A reindex that fails half-way deletes its half-built index and frees the lock.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr("streams.operations.reindex._run_range", broken)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        reindex(es, isolated.settings)
+    monkeypatch.undo()
+    assert not es.indices.exists(index=f"{alias}-v2")
+    assert write_index(es, alias) == before
+
     progress: list[tuple[int, int]] = []
     result = reindex(es, isolated.settings, progress=lambda d, t: progress.append((d, t)))
     assert before == f"{alias}-v1" and result.new_index == f"{alias}-v2"
@@ -88,5 +115,18 @@ def test_reindex_builds_a_new_index_and_switches_the_alias(isolated: Isolated) -
     assert isolated.indexed_ids() == ids  # the same documents, now from v2
     assert result.indexed == len(ids) and result.invalid == 0
     assert progress and progress[-1][0] == progress[-1][1] == len(ids)
-    # The old index is kept (for rollback) until the operator deletes it.
-    assert es.indices.exists(index=before)
+    # Through the same stages: every article keeps its story (alert de-duplication holds).
+    assert _story_ids(es, alias) == stories and result.kept_story == len(ids)
+    # The old index is kept for rollback (WIREWATCH_ES_KEEP_INDICES=1) ...
+    assert es.indices.exists(index=before) and result.deleted == []
+    # ... and the one before it goes when the next reindex switches.
+    again = reindex(es, isolated.settings)
+    assert again.new_index == f"{alias}-v3" and again.deleted == [before]
+    assert es.indices.exists(index=f"{alias}-v2") and not es.indices.exists(index=before)
+    assert _story_ids(es, alias) == stories
+
+
+def _story_ids(es: Elasticsearch, alias: str) -> dict[str, str]:
+    es.indices.refresh(index=alias)
+    hits = es.search(index=alias, size=1000, source=["story_id"])["hits"]["hits"]
+    return {h["_id"]: h["_source"].get("story_id") for h in hits}
