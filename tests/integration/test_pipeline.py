@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from kafka import KafkaConsumer
 
+from streams.clients.kafka import ensure_topics
 from streams.core.send import Record
 from streams.operations.search import search
 from streams.publishing.publisher import Publisher
@@ -147,3 +150,31 @@ def test_a_worker_whose_spacy_model_cannot_load_refuses_to_start(isolated: Isola
     log = isolated.worker_log()
     assert "no_such_spacy_model" in log and "WIREWATCH_SPACY_MODEL" in log
     assert read_dead_letters(isolated, expected=1, timeout_ms=3000) == []
+
+
+def test_a_worker_refuses_a_story_topic_with_the_wrong_partition_count(
+    isolated: Isolated,
+) -> None:
+    """Story clustering is correct only on one partition: a story topic created with two is
+    refused at start, by `wirewatch init` and the worker alike, naming the topic."""
+    name = f"{isolated.settings.topic_stories}-two"
+    two = isolated.settings.model_copy(update={"topic_partitions": 2})
+    assert ensure_topics(two, [name]) == {name: 2}
+    env = {"WIREWATCH_TOPIC_STORIES": name}
+    init = subprocess.run(
+        [sys.executable, "-m", "streams", "init"],
+        env={**isolated.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert init.returncode != 0
+    assert name in init.stdout + init.stderr and "exactly 1" in init.stdout + init.stderr
+    worker = isolated.start_worker(env=env)
+    try:
+        code = worker.wait(timeout=120)
+    finally:
+        stop_process(worker)
+    assert code != 0
+    log = isolated.worker_log()
+    assert name in log and "exactly 1" in log
