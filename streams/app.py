@@ -39,7 +39,12 @@ from streams.topology import StageDecl, stages, topics
 class WirewatchApp(faust.App):
     """The Faust app class of the workers: Kafka brokers are read through `GuardedConsumer`."""
 
-    offset_hole_seconds: float = DEFAULT_HOLE_SECONDS
+    def __init__(
+        self, *args: Any, offset_hole_seconds: float = DEFAULT_HOLE_SECONDS, **kwargs: Any
+    ) -> None:
+        self.offset_hole_seconds = offset_hole_seconds
+        """How long a hole in the acked offsets may last before the broker is asked."""
+        super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> TransportT:
         if self.conf.broker_consumer[0].scheme in {"kafka", "aiokafka"}:
@@ -117,8 +122,8 @@ def faust_app(settings: Settings) -> WirewatchApp:
         broker_commit_every=100,
         broker_commit_interval=1.0,
         monitor=LagMonitor(),
+        offset_hole_seconds=settings.offset_hole_seconds,
     )
-    app.offset_hole_seconds = settings.offset_hole_seconds
     return app
 
 

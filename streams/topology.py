@@ -19,7 +19,7 @@ which topic. `streams.app.build_app` builds the Faust app from this and nothing 
                     │
                   alerts ──> webhook (background)
 
-    every stage ──> articles.deadletter  (reason, stage, position, original bytes)
+    every stage ──> articles.dlq  (reason, stage, position, original bytes)
 
 Each stage is one module of `streams.stages` and opens with its error policy. To add a
 stage: write a `streams.stages.base.Stage` subclass, declare its topics and batching here,
