@@ -1,7 +1,8 @@
 """Alert rules: the rule file schema, validation, translation into Elasticsearch query DSL,
 candidate pre-selection, and the explanation of why an article matched.
 
-A rule is a reviewed YAML file (the packaged defaults are in `streams/resources/alerts/`); its id is the file name without `.yaml`.
+A rule is a reviewed YAML file (the packaged defaults are in `streams/resources/alerts/`);
+its id is the file name without `.yaml`.
 Its `query` is either the simple form over canonical fields:
 
     query:

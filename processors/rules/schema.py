@@ -1,6 +1,7 @@
 """The rule schema: `Rule`, its `RuleQuery`, and the validation of their values.
 
-A rule is a reviewed YAML file (the packaged defaults are in `streams/resources/alerts/`); its id is the file name without `.yaml`
+A rule is a reviewed YAML file (the packaged defaults are in `streams/resources/alerts/`);
+its id is the file name without `.yaml`
 (see the package docstring for the two forms of `query`). Pure.
 """
 
