@@ -44,3 +44,17 @@ def delivery_counts(log_text: str) -> Counter[str]:
         if line.startswith("{") and f'"{AUDIT_DELIVERY}"' in line:
             counts.update(json.loads(line)["ids"])
     return counts
+
+
+RETRY = "retry"
+"""The event of every retry of the one retry loop (`streams.core.retry`), with its stage."""
+
+
+def retries(log_text: str, stage: str) -> int:
+    """How many retries a stage logged, from JSON worker logs."""
+    count = 0
+    for line in log_text.splitlines():
+        if line.startswith("{") and f'"{RETRY}"' in line:
+            entry = json.loads(line)
+            count += entry.get("event") == RETRY and entry.get("stage") == stage
+    return count

@@ -23,6 +23,7 @@ import structlog
 
 from streams import metrics
 from streams.core.faults import RetryLater, is_transient
+from streams.logs import RETRY
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -83,7 +84,7 @@ async def retry(
             if on_retry is not None:
                 on_retry(attempt, exc)
             log.warning(
-                "retry",
+                RETRY,
                 stage=stage,
                 what=what,
                 attempt=attempt,
