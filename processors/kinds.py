@@ -46,6 +46,8 @@ _STRONG_AFTER: Final = frozenset(
 _PREFIXES: Final = frozenset(
     {"post", "pre", "ex", "anti", "pro", "non", "mid", "neo", "pan", "then", "late", "former"}
 )
+_TEXTUAL: Final = frozenset({"ORG", "PERSON", "EVENT", "MISC"})
+_SCORE: Final = re.compile(r"^[\d\-–]+$")
 _PREFIX_GLUE: Final = frozenset({"-", "‐", "–"})
 
 
@@ -173,9 +175,19 @@ def _trim_prefix(span: Span) -> Span:
     return span if start == span.start else Span(doc, start, span.end, label=span.label_)
 
 
-def _trim_org_tail(span: Span) -> Span:
-    """Drop lower-case words after an organisation's name ("... of India news agency")."""
+def _score_start(span: Span) -> int:
+    """Where a trailing score starts ("Watford 3-0", "Czech Republic 7-5 6-3"), else the end."""
     end = span.end
+    while end - span.start > 1 and _SCORE.match(span.doc[end - 1].text):
+        end -= 1
+    tail = span.doc[end : span.end].text
+    return end if "-" in tail or "–" in tail else span.end
+
+
+def _trim_org_tail(span: Span) -> Span:
+    """Drop lower-case words and scores after an organisation's name ("... of India news
+    agency", "Watford 3-0")."""
+    end = _score_start(span)
     while end - span.start > 1 and span.doc[end - 1].is_lower and span.doc[end - 1].is_alpha:
         end -= 1
     return span if end == span.end else Span(span.doc, span.start, end, label=span.label_)
@@ -314,23 +326,27 @@ def revise(
     kinds = load_kinds()
     cut = title_end(doc)
     headline = bool(cut) and _title_cased(doc, cut)
+    body_text = doc.text[cut:] if headline else ""
     body = [s for s in spans if s.start_char > cut] if headline else []
     protected = _surname_words(spans, gaz.person_titles)
     kept_spans: list[Span] = []
     kept: list[Decision] = []
     for span, decision in zip(spans, decided, strict=True):
         new = span
-        if decision[0] in {"ORG", "PERSON", "EVENT", "MISC"} or span.label_ in {"ORG", "PERSON"}:
+        textual = decision[0] in _TEXTUAL or span.label_ in {"ORG", "PERSON"}
+        if textual:
             new = _trim_prefix(_cut_at_punct(span, gaz))
             if decision[0] == "ORG":
                 new = _trim_org_tail(new)
-            if headline and new.end_char <= cut:
-                cut_span = headline_span(new, body, doc.text[cut:])
-                if cut_span is None:
-                    continue
-                new = cut_span
-            if new is not span:
-                decision = relink(new)
+        if _score_start(new) != new.end:
+            new = Span(doc, new.start, _score_start(new), label=new.label_)
+        if textual and headline and new.end_char <= cut:
+            cut_span = headline_span(new, body, body_text)
+            if cut_span is None:
+                continue
+            new = cut_span
+        if new is not span:
+            decision = relink(new)
         listed = _listed(new, decision, relink, kinds, protected)
         if listed is not None:
             if not listed[0]:

@@ -32,5 +32,6 @@ def span_text(span: Span, drop: frozenset[str] = frozenset()) -> str:
         end -= 1
     while end - start > 1 and doc[start].text in drop:
         start += 1
-    raw = doc.text[doc[start].idx : doc[end - 1].idx + len(doc[end - 1])] if end > start else ""
-    return " ".join(raw.split())
+    # spaCy keeps each token's own whitespace, so the tokens' text is the text as written
+    # (and far cheaper than slicing `doc.text`, which is rebuilt on every access).
+    return " ".join(doc[start:end].text.split()) if end > start else ""
