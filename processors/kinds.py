@@ -64,6 +64,7 @@ class Kinds:
     sport_words: frozenset[str]
     team_before: frozenset[str]
     team_after: frozenset[str]
+    role_words: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -96,6 +97,7 @@ def load_kinds() -> Kinds:
         sport_words=frozenset(w.casefold() for w in words("sport_words")),
         team_before=frozenset(w.casefold() for w in words("team_before")),
         team_after=frozenset(w.casefold() for w in words("team_after")),
+        role_words=words("role_words"),
     )
 
 
@@ -184,6 +186,14 @@ def _score_start(span: Span) -> int:
     return end if "-" in tail or "–" in tail else span.end
 
 
+def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
+    """Drop a headline's description before a name ("Sprinter Walker" -> "Walker")."""
+    start = span.start
+    while span.end - start > 1 and span.doc[start].text in roles and span.doc[start + 1].is_title:
+        start += 1
+    return span if start == span.start else Span(span.doc, start, span.end, label=span.label_)
+
+
 def _trim_org_tail(span: Span) -> Span:
     """Drop lower-case words and scores after an organisation's name ("... of India news
     agency", "Watford 3-0")."""
@@ -255,9 +265,35 @@ def _as_org(
     entry = gaz.lookup(span_text(span))
     if entry is not None and entry.kind in {"org", "country"}:
         return relink(_with_label(span, entry.label))
-    if len(span) >= 2 and span[-1].text in load_kinds().org_heads:
+    heads = load_kinds().org_heads
+    the = span.start > 0 and span.doc[span.start - 1].lower_ == "the"
+    if span[-1].text in heads and (len(span) >= 2 or the):  # "Cal Fire", "the Herald"
         return relink(_with_label(span, "ORG"))
     return decision
+
+
+def _follow_longer(
+    spans: list[Span], decided: list[Decision], relink: Relink, protected: set[str]
+) -> list[Decision]:
+    """A person-labelled name that is a run of words of an organisation or of a named
+    event in the article takes its kind ("Arch Coal" ~ "Arch Coal Inc.", "Trophy" ~
+    "Champions Trophy")."""
+    longer = [
+        (f" {alias_key(span_text(s))} ", d[0])
+        for s, d in zip(spans, decided, strict=True)
+        if d[0] in {"ORG", "EVENT"} and len(s) >= 2
+    ]
+    if not longer:
+        return decided
+    out = list(decided)
+    for i, (s, d) in enumerate(zip(spans, decided, strict=True)):
+        key = alias_key(span_text(s))
+        if d[0] != "PERSON" or key in protected:
+            continue
+        hit = next((lab for t, lab in longer if f" {key} " in t and t != f" {key} "), None)
+        if hit is not None:
+            out[i] = relink(_with_label(s, hit))
+    return out
 
 
 def _vote(spans: list[Span], decided: list[Decision], protected: set[str]) -> list[Decision]:
@@ -283,7 +319,9 @@ def _vote(spans: list[Span], decided: list[Decision], protected: set[str]) -> li
 def _teams(
     spans: list[Span], decided: list[Decision], gaz: Gazetteer, kinds: Kinds, protected: set[str]
 ) -> list[Decision]:
-    """In a sport report, names used as teams become the club (an organisation)."""
+    """In a sport report, names used as teams become the club (an organisation); a
+    club's city name is the club where the report names two or more clubs."""
+    clubs = len({d[1].entity_id for d in decided if d[1].entity_id in gaz.club_ids})
     groups: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(spans):
         if decided[i][0] in _VOTERS:
@@ -302,7 +340,8 @@ def _teams(
         labels = {decided[i][0] for i in idx}
         named = club is not None or place or "ORG" in labels
         cued = any(team_cue(spans[i], kinds, strong=not named) for i in idx)
-        if not (cued or (club is not None and labels <= {"PERSON", "ORG"})):
+        known = club is not None and (labels <= {"PERSON", "ORG"} or clubs >= 2)
+        if not (cued or known):
             continue
         if club is not None:
             link = Link(club.canonical, club.id, None)
@@ -335,7 +374,7 @@ def revise(
         new = span
         textual = decision[0] in _TEXTUAL or span.label_ in {"ORG", "PERSON"}
         if textual:
-            new = _trim_prefix(_cut_at_punct(span, gaz))
+            new = _trim_roles(_trim_prefix(_cut_at_punct(span, gaz)), kinds.role_words)
             if decision[0] == "ORG":
                 new = _trim_org_tail(new)
         if _score_start(new) != new.end:
@@ -356,7 +395,8 @@ def revise(
             decision = _as_org(new, decision, gaz, relink, protected)
         kept_spans.append(new)
         kept.append(decision)
+    kept = _follow_longer(kept_spans, kept, relink, protected)
     kept = _vote(kept_spans, kept, protected)
-    if is_sport_report(doc, kinds):
+    if is_sport_report(doc, kinds) or any(d[1].entity_id in gaz.club_ids for d in kept):
         kept = _teams(kept_spans, kept, gaz, kinds, protected)
     return [_with_label(s, d[0]) for s, d in zip(kept_spans, kept, strict=True)], kept
