@@ -214,7 +214,8 @@ def _cut_at_punct(span: Span, gaz: Gazetteer) -> Span:
             return Span(doc, span.start, k, label=span.label_)
         if t.text in _PREFIX_GLUE | {"--", "—"} and t.whitespace_ and doc[k - 1].whitespace_:
             head = gaz.lookup(span_text(doc[span.start : k]))
-            if head is not None and head.kind == "org":
+            prefix = k == span.start + 1 and doc[span.start].lower_ in _PREFIXES
+            if prefix or (head is not None and head.kind == "org"):
                 return Span(doc, k + 1, span.end, label=span.label_)
             return Span(doc, span.start, k, label=span.label_)
     return span
