@@ -32,7 +32,7 @@ from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.people import is_full_name
-from processors.spans import Link, span_text
+from processors.spans import Link, headline_span, span_text, title_cased, title_end
 
 Decision = tuple[str, Link]
 Relink = Callable[[Span], Decision]
@@ -123,45 +123,6 @@ def team_cue(span: Span, kinds: Kinds, *, strong: bool = False) -> bool:
     if j < len(doc) and doc[j].text in {"'s", "'", "’s"}:
         j += 1
     return j < len(doc) and doc[j].lower_ in after
-
-
-def title_end(doc: Doc) -> int:
-    """Character offset where the headline ends (0 when the doc has no separate headline)."""
-    cut = doc.text.find("\n\n")
-    return cut if 0 < cut < len(doc.text) - 2 else 0
-
-
-def _title_cased(doc: Doc, end: int) -> bool:
-    words = [t for t in doc if t.idx < end and t.is_alpha and len(t) > 3]
-    return len(words) >= 3 and sum(t.is_title for t in words) / len(words) >= 0.8
-
-
-def _in_text(text: str, body: str) -> bool:
-    """`text` occurs in `body` as whole words and not at the start of a sentence."""
-    for m in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
-        before = body[: m.start()].rstrip()
-        if before and before[-1] not in '.!?"':
-            return True
-    return False
-
-
-def headline_span(span: Span, body: list[Span], body_text: str) -> Span | None:
-    """A title-case headline entity the body never spells the same way, cut to its longest
-    leading part that a body entity has as words, with that entity's label ("Brewers
-    Officially Introduce Team Buyer" -> "Brewers", as in "Milwaukee Brewers"), or that the
-    body has inside a sentence ("Pixar Delays" -> "Pixar"); None drops it."""
-    whole = span_text(span)
-    if len(span) < 2 or _in_text(whole, body_text) or f"\n{whole}" in body_text:
-        return span
-    texts = [(f" {span_text(b)} ", b.label_) for b in body]
-    for end in range(span.end - 1, span.start, -1):
-        piece = span_text(span.doc[span.start : end])
-        label = next((lab for t, lab in texts if f" {piece} " in t), None)
-        if label is None and _in_text(piece, body_text):
-            label = "ORG" if span.label_ == "PERSON" and end - span.start == 1 else span.label_
-        if label is not None:
-            return Span(span.doc, span.start, end, label=label)
-    return None
 
 
 def _trim_prefix(span: Span) -> Span:
@@ -365,7 +326,7 @@ def revise(
     Each returned span carries the label of its decision."""
     kinds = load_kinds()
     cut = title_end(doc)
-    headline = bool(cut) and _title_cased(doc, cut)
+    headline = bool(cut) and title_cased(doc, cut)
     body_text = doc.text[cut:] if headline else ""
     body = [s for s in spans if s.start_char > cut] if headline else []
     protected = _surname_words(spans, gaz.person_titles)
