@@ -14,7 +14,6 @@ Both are registered with `@Language.factory`; `processors.enrich.load_pipeline` 
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from spacy.language import Language
@@ -22,7 +21,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from processors import kinds, orgs
 from processors.gazetteer import Gazetteer, GazetteerEntry, alias_key, load_gazetteer, slug
+from processors.people import is_full_name
+from processors.spans import POSSESSIVE_TOKENS, Link, span_text
+
+__all__ = ["LABELS", "Link", "cluster_people", "entity_links", "merge_entities", "span_text"]
 
 # spaCy (OntoNotes) label -> product label; labels not listed are not entities for us.
 LABELS: Final[dict[str, str]] = {
@@ -40,37 +44,12 @@ LABELS: Final[dict[str, str]] = {
 }
 PLACE_LABELS: Final = frozenset({"GPE", "LOC", "FAC"})
 _TRIM_THE: Final = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP"})
-_POSSESSIVE_TOKENS: Final = frozenset({"'s", "'", "’s", "’"})
+_POSSESSIVE_TOKENS: Final = POSSESSIVE_TOKENS
 _TITLE_CASE_SHARE: Final = 0.6
 
 for _name in ("canonical", "entity_id", "country"):
     if not Span.has_extension(_name):
         Span.set_extension(_name, default=None)
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """What the linker decided for one entity span."""
-
-    canonical: str
-    entity_id: str
-    country: str | None
-
-
-def span_text(span: Span, drop: frozenset[str] = frozenset()) -> str:
-    """The span as written in the text, whitespace collapsed, without leading or trailing
-    tokens in `drop` (titles, possessives).
-
-    Never the tokens joined with spaces: that turns "Kim Jong-un" into "Kim Jong - un".
-    """
-    start, end = span.start, span.end
-    doc = span.doc
-    while end - start > 1 and doc[end - 1].text in drop:
-        end -= 1
-    while end - start > 1 and doc[start].text in drop:
-        start += 1
-    raw = doc.text[doc[start].idx : doc[end - 1].idx + len(doc[end - 1])] if end > start else ""
-    return " ".join(raw.split())
 
 
 def _headline_case(span: Span) -> bool:
@@ -245,9 +224,8 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     spans = list(ents)
     full: dict[str, str] = {}
     for s in spans:
-        words = [t.text for t in s if t.text not in person_titles]
-        if s.label_ == "PERSON" and len(words) >= 2:
-            name = span_text(s, person_titles)
+        name = span_text(s, person_titles)
+        if s.label_ == "PERSON" and is_full_name(name):
             full.setdefault(_person_key(name), name)
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
@@ -336,7 +314,10 @@ class Linker:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = add_missed_surnames(doc, self.gazetteer.person_titles)
+        credits = orgs.agency_credits(doc, self.gazetteer, ents)
+        ents = sorted(ents + credits, key=lambda s: s.start) if credits else ents
         decided = [self.link(e) for e in ents]
+        ents, decided = kinds.revise(doc, ents, decided, self.gazetteer, self.link)
         people = cluster_people(ents, self.gazetteer.person_titles)
         votes: dict[str, Counter[str]] = defaultdict(Counter)
         for i, name in people.items():
@@ -356,6 +337,7 @@ class Linker:
                 ent = Span(doc, ent.start, ent.end, label=label, kb_id=link.entity_id)
             new_ents.append(ent)
             links.append(link)
+        new_ents, links = orgs.unify(doc, new_ents, links, self.gazetteer)
         doc.ents = new_ents
         for ent, link in zip(doc.ents, links, strict=True):
             ent._.canonical = link.canonical

@@ -25,7 +25,9 @@ from processors.language import UNDETERMINED, detect_language
 from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 
-ENRICHMENT_VERSION = "0.3.0"
+ENRICHMENT_VERSION = "0.3.1"
+"""0.3.1: entity kinds (platforms, clubs, diseases, events, time zones, tests), one value per
+organisation in an article (acronyms, legal forms, agency credits), seeded lone surnames."""
 LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})
@@ -62,7 +64,7 @@ def warm_up(model: str) -> str:
 
 @lru_cache(maxsize=4)
 def enrichment_version(model: str) -> str:
-    """Code, model, gazetteer and rule versions: "0.3.0+core_web_sm-3.8.0+gaz2026.1+ev2026.2"."""
+    """Code, model, gazetteer and rule versions: "0.3.1+core_web_sm-3.8.0+gaz2026.2+ev2026.2"."""
     nlp = load_pipeline(model)
     meta = nlp.meta
     return (

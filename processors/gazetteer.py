@@ -5,7 +5,9 @@ Built once per process from maintained packages plus one reviewed override file:
   population, which decide between places of the same name ("Vienna" -> AT, not US);
 - pycountry: ISO 3166-1 codes, official and UN-style names, ISO 3166-2 provinces;
 - `processors/data/gazetteer.yaml`: what the packages miss (press abbreviations such as
-  "N. Korea", demonyms, organisations and their aliases, office titles).
+  "N. Korea", demonyms, organisations and their aliases, office titles);
+- `processors/data/organizations.yaml`: a reviewed list of well-known organisations
+  (platforms, agencies, public bodies, parties, sports bodies, clubs).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class Gazetteer:
     """Lower-case head noun ("council") -> org id it refers back to once that org is named."""
     countries: Mapping[str, GazetteerEntry] = field(default_factory=dict)
     """ISO alpha-2 code -> the country entry."""
+    sport_aliases: Mapping[str, GazetteerEntry] = field(default_factory=dict)
+    """`alias_key` of a name that is a club only in a sport report ("lyon") -> the club."""
+    club_ids: frozenset[str] = frozenset()
+    """Ids of the clubs in organizations.yaml."""
 
     def lookup(self, text: str) -> GazetteerEntry | None:
         key = alias_key(text)
@@ -101,12 +107,37 @@ def slug(text: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", t))
 
 
-def _read_overrides() -> dict[str, Any]:
-    data = resources.files("processors").joinpath("data/gazetteer.yaml").read_text("utf-8")
+def _read_overrides(name: str = "gazetteer.yaml") -> dict[str, Any]:
+    data = resources.files("processors").joinpath(f"data/{name}").read_text("utf-8")
     loaded = yaml.safe_load(data)
     if not isinstance(loaded, dict):
-        raise ValueError("processors/data/gazetteer.yaml: expected a mapping at the top level")
+        raise ValueError(f"processors/data/{name}: expected a mapping at the top level")
     return loaded
+
+
+def _listed_organisations(
+    b: _Builder, known: set[str]
+) -> tuple[dict[str, GazetteerEntry], frozenset[str]]:
+    """Add organizations.yaml to the builder; returns (sport-only aliases, club ids)."""
+    sport: dict[str, GazetteerEntry] = {}
+    clubs: set[str] = set()
+    for section, orgs in _read_overrides("organizations.yaml").items():
+        for canonical, aliases in (orgs or {}).items():
+            entry = GazetteerEntry(
+                id=f"org:{slug(canonical)}", canonical=canonical, label="ORG", country=None,
+                kind="org",
+            )  # fmt: skip
+            if entry.id in known:
+                raise ValueError(f"organizations.yaml: {canonical!r} is already in gazetteer.yaml")
+            if section == "clubs":
+                clubs.add(entry.id)
+            b.add([canonical], entry, match=False)
+            for alias in aliases:
+                if alias.startswith("~"):
+                    sport[alias_key(alias[1:])] = entry
+                else:
+                    b.add([alias.lstrip("?")], entry, match=not alias.startswith("?"))
+    return sport, frozenset(clubs)
 
 
 def _pycountry_names(code: str) -> list[str]:
@@ -227,6 +258,9 @@ def load_gazetteer() -> Gazetteer:
         b.add(org.get("lookup_only", []) or [], entry, match=False)
         for noun in org.get("anaphora", []) or []:
             anaphora[noun.casefold()] = org["id"]
+    sport_aliases, club_ids = _listed_organisations(
+        b, {o["id"] for o in ov.get("organizations", [])}
+    )
 
     return Gazetteer(
         version=str(ov.get("version", "0")),
@@ -237,4 +271,6 @@ def load_gazetteer() -> Gazetteer:
         headline_acronyms=frozenset(ov.get("headline_acronyms", [])),
         anaphora=anaphora,
         countries=countries,
+        sport_aliases=sport_aliases,
+        club_ids=club_ids,
     )

@@ -1,0 +1,364 @@
+"""The right kind for each entity: the article votes, reviewed lists and context decide.
+
+Runs inside `wirewatch_linker` after the gazetteer lookup and before person grouping:
+
+- time zones and tests are no entities ("BST", "PCR"); diseases, named events,
+  competitions and awards are MISC ("COVID-19", "Brexit", "Oscar"); ethnic and religious
+  groups are NORP without a country ("Hutu") (`data/kinds.yaml`);
+- a name the model calls a person is an organisation when the gazetteer knows it as one
+  ("Twitter") or its last word is an organisation's ("Cal Fire", "Wigan Warriors"); a
+  country the model calls a person is the country;
+- in a headline set in title case, an entity the body never spells as the headline does
+  is cut to the part the body has ("Pixar Delays" -> "Pixar") or dropped;
+- mentions of one name vote on its label ("Labour" 9 x ORG, 2 x PERSON -> ORG);
+- in a sport report, a place or club name used as a team ("Watford manager", "against
+  Lyon") is the club (an organisation); a country used as a team stays its country.
+
+Pure functions over spaCy spans; `revise` returns new spans and links.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Final
+
+import yaml
+from spacy.tokens import Doc, Span
+
+from processors.gazetteer import Gazetteer, alias_key, slug
+from processors.people import is_full_name
+from processors.spans import Link, headline_span, span_text, title_cased, title_end
+
+Decision = tuple[str, Link]
+Relink = Callable[[Span], Decision]
+_VOTERS: Final = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
+_SPORT_MIN_WORDS: Final = 3
+"""Distinct sport words that make an article a sport report."""
+_STRONG_BEFORE: Final = frozenset({"club", "side", "team"})
+_STRONG_AFTER: Final = frozenset(
+    {"manager", "boss", "coach", "fans", "supporters", "squad", "chairman", "academy", "owners"}
+)
+_PREFIXES: Final = frozenset(
+    {"post", "pre", "ex", "anti", "pro", "non", "mid", "neo", "pan", "then", "late", "former"}
+)
+_TEXTUAL: Final = frozenset({"ORG", "PERSON", "EVENT", "MISC"})
+_SCORE: Final = re.compile(r"^[\d\-–]+$")
+_PREFIX_GLUE: Final = frozenset({"-", "‐", "–"})
+
+
+@dataclass(frozen=True, slots=True)
+class Kinds:
+    """The reviewed lists of `data/kinds.yaml`, as lookup keys."""
+
+    drop: frozenset[str]
+    misc: frozenset[str]
+    groups: frozenset[str]
+    org_heads: frozenset[str]
+    legal_forms: frozenset[str]
+    generic_orgs: frozenset[str]
+    sport_words: frozenset[str]
+    team_before: frozenset[str]
+    team_after: frozenset[str]
+    role_words: frozenset[str] = frozenset()
+
+
+def _keys(values: Iterable[Any]) -> frozenset[str]:
+    out: set[str] = set()
+    for v in values:
+        if isinstance(v, list):
+            out |= _keys(v)
+        else:
+            out.add(alias_key(str(v)))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def load_kinds() -> Kinds:
+    text = resources.files("processors").joinpath("data/kinds.yaml").read_text("utf-8")
+    d = yaml.safe_load(text)
+    if not isinstance(d, dict):
+        raise ValueError("processors/data/kinds.yaml: expected a mapping at the top level")
+
+    def words(name: str) -> frozenset[str]:
+        return frozenset(str(w) for w in d.get(name, []))
+
+    return Kinds(
+        drop=_keys(d.get("drop", [])),
+        misc=_keys(d.get("misc", [])),
+        groups=_keys(d.get("groups", [])),
+        org_heads=words("org_heads"),
+        legal_forms=words("legal_forms"),
+        generic_orgs=_keys(d.get("generic_orgs", [])),
+        sport_words=frozenset(w.casefold() for w in words("sport_words")),
+        team_before=frozenset(w.casefold() for w in words("team_before")),
+        team_after=frozenset(w.casefold() for w in words("team_after")),
+        role_words=words("role_words"),
+    )
+
+
+def is_sport_report(doc: Doc, kinds: Kinds) -> bool:
+    """At least three distinct sport words ("striker", "league", "season")."""
+    seen = {t.lower_ for t in doc if t.lower_ in kinds.sport_words}
+    return len(seen) >= _SPORT_MIN_WORDS
+
+
+def team_cue(span: Span, kinds: Kinds, *, strong: bool = False) -> bool:
+    """Words around the span that make it a team: "against Lyon", "Watford manager",
+    "Watford's striker", "the club". `strong`: only words a player's name never has
+    around it ("Saracens fans", not "beat" or "against", which a tennis player has)."""
+    doc = span.doc
+    before = _STRONG_BEFORE if strong else kinds.team_before
+    after = _STRONG_AFTER if strong else kinds.team_after
+    i = span.start - 1
+    while i >= 0 and doc[i].lower_ in {"the", "a"}:
+        i -= 1
+    if i >= 0 and doc[i].lower_ in before:
+        return True
+    j = span.end
+    if j < len(doc) and doc[j].text in {"'s", "'", "’s"}:
+        j += 1
+    return j < len(doc) and doc[j].lower_ in after
+
+
+def _trim_prefix(span: Span) -> Span:
+    """Drop a lower-case prefix glued by a hyphen ("post-Brexit" -> "Brexit", "ex-Yukos")."""
+    doc, start = span.doc, span.start
+    while (
+        span.end - start > 2
+        and doc[start].lower_ in _PREFIXES
+        and doc[start + 1].text in _PREFIX_GLUE
+        and doc[start + 1].whitespace_ == ""
+    ):
+        start += 2
+    return span if start == span.start else Span(doc, start, span.end, label=span.label_)
+
+
+def _score_start(span: Span) -> int:
+    """Where a trailing score starts ("Watford 3-0", "Czech Republic 7-5 6-3"), else the end."""
+    end = span.end
+    while end - span.start > 1 and _SCORE.match(span.doc[end - 1].text):
+        end -= 1
+    tail = span.doc[end : span.end].text
+    return end if "-" in tail or "–" in tail else span.end
+
+
+def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
+    """Drop a headline's description before a name ("Sprinter Walker" -> "Walker")."""
+    start = span.start
+    while span.end - start > 1 and span.doc[start].text in roles and span.doc[start + 1].is_title:
+        start += 1
+    return span if start == span.start else Span(span.doc, start, span.end, label=span.label_)
+
+
+def _trim_org_tail(span: Span) -> Span:
+    """Drop lower-case words and scores after an organisation's name ("... of India news
+    agency", "Watford 3-0")."""
+    end = _score_start(span)
+    while end - span.start > 1 and span.doc[end - 1].is_lower and span.doc[end - 1].is_alpha:
+        end -= 1
+    return span if end == span.end else Span(span.doc, span.start, end, label=span.label_)
+
+
+def _cut_at_punct(span: Span, gaz: Gazetteer) -> Span:
+    """An organisation glued to a dateline or a bracket: "Reuters - Nike Inc." -> "Nike
+    Inc." (the part after a spaced dash when the part before is a known organisation, else
+    the part before), "Office for National (ONS" -> "Office for National"."""
+    doc = span.doc
+    for k in range(span.start + 1, span.end - 1):
+        t = doc[k]
+        if t.text == "(":
+            return Span(doc, span.start, k, label=span.label_)
+        if t.text in _PREFIX_GLUE | {"--", "—"} and t.whitespace_ and doc[k - 1].whitespace_:
+            head = gaz.lookup(span_text(doc[span.start : k]))
+            prefix = k == span.start + 1 and doc[span.start].lower_ in _PREFIXES
+            if prefix or (head is not None and head.kind == "org"):
+                return Span(doc, k + 1, span.end, label=span.label_)
+            return Span(doc, span.start, k, label=span.label_)
+    return span
+
+
+def _with_label(span: Span, label: str) -> Span:
+    return span if span.label_ == label else Span(span.doc, span.start, span.end, label=label)
+
+
+def _surname_words(spans: Iterable[Span], person_titles: frozenset[str]) -> set[str]:
+    """Keys of the first and last words of the full person names in the doc."""
+    out: set[str] = set()
+    for s in spans:
+        name = span_text(s, person_titles)
+        if s.label_ == "PERSON" and is_full_name(name):
+            words = name.split()
+            out |= {alias_key(words[0]), alias_key(words[-1])}
+    return out
+
+
+def _listed(
+    span: Span, decision: Decision, relink: Relink, kinds: Kinds, protected: set[str]
+) -> Decision | None:
+    """The decision the reviewed lists make for a span; ("", ...) drops it."""
+    label, link = decision
+    key = alias_key(span_text(span))
+    placed = link.entity_id.split(":", 1)[0] in {"country", "city", "region"}
+    placed = placed or key in protected  # "Oscar" in an article about Oscar Pistorius
+    if key in kinds.drop and not placed:
+        return "", link
+    if key in kinds.misc and not placed:
+        return relink(_with_label(span, "EVENT"))
+    if key in kinds.groups and label in {"PERSON", "ORG", "NORP", "GPE"} and not placed:
+        return "NORP", Link(link.canonical, f"norp:{slug(link.canonical)}", None)
+    text = span_text(span)
+    if label == "ORG" and (key in kinds.generic_orgs or "<" in text or ">" in text):
+        return "", link
+    return None
+
+
+def _as_org(
+    span: Span, decision: Decision, gaz: Gazetteer, relink: Relink, protected: set[str]
+) -> Decision:
+    """A person-labelled span that is an organisation or a country by the gazetteer or by
+    its last word; else the decision unchanged."""
+    if decision[0] != "PERSON" or alias_key(span_text(span)) in protected:
+        return decision
+    entry = gaz.lookup(span_text(span))
+    if entry is not None and entry.kind in {"org", "country"}:
+        return relink(_with_label(span, entry.label))
+    heads = load_kinds().org_heads
+    the = span.start > 0 and span.doc[span.start - 1].lower_ == "the"
+    if span[-1].text in heads and (len(span) >= 2 or the):  # "Cal Fire", "the Herald"
+        return relink(_with_label(span, "ORG"))
+    return decision
+
+
+def _follow_longer(
+    spans: list[Span], decided: list[Decision], relink: Relink, protected: set[str]
+) -> list[Decision]:
+    """A person-labelled name that is a run of words of an organisation or of a named
+    event in the article takes its kind ("Arch Coal" ~ "Arch Coal Inc.", "Trophy" ~
+    "Champions Trophy")."""
+    longer = [
+        (f" {alias_key(span_text(s))} ", d[0])
+        for s, d in zip(spans, decided, strict=True)
+        if d[0] in {"ORG", "EVENT"} and len(s) >= 2
+    ]
+    if not longer:
+        return decided
+    out = list(decided)
+    for i, (s, d) in enumerate(zip(spans, decided, strict=True)):
+        key = alias_key(span_text(s))
+        if d[0] != "PERSON" or key in protected:
+            continue
+        hit = next((lab for t, lab in longer if f" {key} " in t and t != f" {key} "), None)
+        if hit is not None:
+            out[i] = relink(_with_label(s, hit))
+    return out
+
+
+def _vote(spans: list[Span], decided: list[Decision], protected: set[str]) -> list[Decision]:
+    """Mentions of one name take the label most of them have (a strict majority)."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(spans):
+        if decided[i][0] in _VOTERS:
+            groups[alias_key(span_text(s))].append(i)
+    out = list(decided)
+    for key, idx in groups.items():
+        if len(idx) < 2 or key in protected:
+            continue
+        counts = Counter(decided[i][0] for i in idx)
+        (top, n), *rest = counts.most_common()
+        if not rest or n <= rest[0][1]:
+            continue
+        model = next(decided[i] for i in idx if decided[i][0] == top)
+        for i in idx:
+            out[i] = model
+    return out
+
+
+def _teams(
+    spans: list[Span], decided: list[Decision], gaz: Gazetteer, kinds: Kinds, protected: set[str]
+) -> list[Decision]:
+    """In a sport report, names used as teams become the club (an organisation); a
+    club's city name is the club where the report names two or more clubs."""
+    clubs = len({d[1].entity_id for d in decided if d[1].entity_id in gaz.club_ids})
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(spans):
+        if decided[i][0] in _VOTERS:
+            groups[alias_key(span_text(s))].append(i)
+    out = list(decided)
+    for key, idx in groups.items():
+        if key in protected:
+            continue
+        entry = gaz.lookup(key)
+        if entry is not None and entry.kind in {"country", "demonym", "org"}:
+            continue  # a national team is its country; a known club is linked already
+        if any(decided[i][0] == "PERSON" and " " in span_text(spans[i]) for i in idx):
+            continue  # a full personal name is a player, whatever is around it
+        club = gaz.sport_aliases.get(key)
+        place = entry is not None and entry.kind in {"city", "capital", "region"}
+        labels = {decided[i][0] for i in idx}
+        named = club is not None or place or "ORG" in labels
+        cued = any(team_cue(spans[i], kinds, strong=not named) for i in idx)
+        known = club is not None and (labels <= {"PERSON", "ORG"} or clubs >= 2)
+        if not (cued or known):
+            continue
+        if club is not None:
+            link = Link(club.canonical, club.id, None)
+        else:
+            text = span_text(spans[idx[0]])
+            link = Link(text, f"org:{slug(text)}", None)
+        for i in idx:
+            out[i] = ("ORG", link)
+    return out
+
+
+def revise(
+    doc: Doc,
+    spans: list[Span],
+    decided: list[Decision],
+    gaz: Gazetteer,
+    relink: Relink,
+) -> tuple[list[Span], list[Decision]]:
+    """The entities with their kinds decided (see the module doc); dropped ones removed.
+    Each returned span carries the label of its decision."""
+    kinds = load_kinds()
+    cut = title_end(doc)
+    headline = bool(cut) and title_cased(doc, cut)
+    body_text = doc.text[cut:] if headline else ""
+    body = [s for s in spans if s.start_char > cut] if headline else []
+    protected = _surname_words(spans, gaz.person_titles)
+    kept_spans: list[Span] = []
+    kept: list[Decision] = []
+    for span, decision in zip(spans, decided, strict=True):
+        new = span
+        textual = decision[0] in _TEXTUAL or span.label_ in {"ORG", "PERSON"}
+        if textual:
+            new = _trim_roles(_trim_prefix(_cut_at_punct(span, gaz)), kinds.role_words)
+            if decision[0] == "ORG":
+                new = _trim_org_tail(new)
+        if _score_start(new) != new.end:
+            new = Span(doc, new.start, _score_start(new), label=new.label_)
+        if textual and headline and new.end_char <= cut:
+            cut_span = headline_span(new, body, body_text)
+            if cut_span is None:
+                continue
+            new = cut_span
+        if new is not span:
+            decision = relink(new)
+        listed = _listed(new, decision, relink, kinds, protected)
+        if listed is not None:
+            if not listed[0]:
+                continue
+            decision = listed
+        else:
+            decision = _as_org(new, decision, gaz, relink, protected)
+        kept_spans.append(new)
+        kept.append(decision)
+    kept = _follow_longer(kept_spans, kept, relink, protected)
+    kept = _vote(kept_spans, kept, protected)
+    if is_sport_report(doc, kinds) or any(d[1].entity_id in gaz.club_ids for d in kept):
+        kept = _teams(kept_spans, kept, gaz, kinds, protected)
+    return [_with_label(s, d[0]) for s, d in zip(kept_spans, kept, strict=True)], kept

@@ -1,0 +1,211 @@
+"""One value per person across articles: a lone surname becomes the full name it stands for.
+
+- `load_seed()`: a reviewed list of very prominent public figures (`data/people.yaml`), so
+  "Trump" is "Donald Trump" even before any article named him in full.
+- `NameRegistry`: full names seen in recent enriched records (`observe`), used to turn a
+  record's one-word person names into full names (`resolve`) when exactly one known full
+  name ends with that surname; an ambiguous surname is kept as it is. Its size is bounded
+  (least recently seen names go first) and its state is a plain `dict[str, int]`, so it can
+  live in a changelog table of the one-partition story stage.
+
+Pure: no I/O but reading the packaged seed file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Final
+
+import yaml
+
+from processors.gazetteer import alias_key, slug
+from processors.models import EnrichedArticle, Entity
+
+MAX_NAMES: Final = 20_000
+"""Full names a registry remembers by default (a few weeks of wire copy)."""
+_SUFFIXES: Final = frozenset({"jr", "sr", "ii", "iii", "iv", "xiv", "xvi"})
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """The reviewed seed of prominent people."""
+
+    version: str
+    names: tuple[str, ...]
+    common: frozenset[str]
+    """Surname keys that stand for a seed person only after an office title."""
+    family_first: frozenset[str]
+    """Seed names (as written) whose family name is the first word."""
+
+
+@lru_cache(maxsize=1)
+def load_seed() -> Seed:
+    text = resources.files("processors").joinpath("data/people.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("processors/data/people.yaml: expected a mapping at the top level")
+    return Seed(
+        version=str(data.get("version", "0")),
+        names=tuple(str(n) for n in data.get("people", [])),
+        common=frozenset(alias_key(str(n)) for n in data.get("common_surnames", [])),
+        family_first=frozenset(str(n) for n in data.get("family_name_first", [])),
+    )
+
+
+def is_full_name(name: str) -> bool:
+    """Two or more words, the first capitalised, the last with a capital ("Kim Jong-un",
+    "Bashar al-Assad"); not "ex Yukos" or "Trump"."""
+    words = name.split()
+    return len(words) >= 2 and words[0][:1].isupper() and any(c.isupper() for c in words[-1])
+
+
+def surname_key(name: str, family_first: bool = False) -> str:
+    """The key a lone surname of `name` would have: "Donald Trump" -> "trump",
+    "Ferdinand Marcos Jr." -> "marcos", "Xi Jinping" (family name first) -> "xi"."""
+    words = [w for w in name.split() if alias_key(w) not in _SUFFIXES]
+    if not words:
+        return ""
+    return alias_key(words[0] if family_first else words[-1])
+
+
+@lru_cache(maxsize=1)
+def _seed_index() -> dict[str, tuple[str, ...]]:
+    seed = load_seed()
+    index: dict[str, list[str]] = {}
+    for name in seed.names:
+        index.setdefault(surname_key(name, name in seed.family_first), []).append(name)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+def seed_name(word: str, *, titled: bool = False) -> str | None:
+    """The seed person a lone `word` stands for: exactly one seed name has it as surname,
+    and the surname is not a common one (unless an office title stands before it)."""
+    key = alias_key(word)
+    names = _seed_index().get(key, ())
+    if len(names) != 1 or (key in load_seed().common and not titled):
+        return None
+    return names[0]
+
+
+class NameRegistry:
+    """Full person names seen recently, to canonicalise lone surnames across articles."""
+
+    def __init__(
+        self,
+        state: Mapping[str, int] | None = None,
+        *,
+        max_names: int = MAX_NAMES,
+        seed: bool = True,
+    ) -> None:
+        if max_names < 1:
+            raise ValueError("max_names must be at least 1")
+        self.max_names = max_names
+        self._seen: dict[str, int] = {}
+        """Full name -> tick of the last record that named it."""
+        self._by_surname: dict[str, set[str]] = {}
+        self._tick = 0
+        self._seed: dict[str, tuple[str, ...]] = _seed_index() if seed else {}
+        valid = [
+            (name, tick)
+            for name, tick in (state or {}).items()
+            if isinstance(name, str) and type(tick) is int and is_full_name(name)
+        ]
+        for name, tick in sorted(valid, key=lambda kv: kv[1]):
+            self._add(name, tick)
+        self._tick = max(self._seen.values(), default=0)
+        self._evict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def state(self) -> dict[str, int]:
+        """The registry as a plain JSON-safe mapping: full name -> last-seen tick."""
+        return dict(self._seen)
+
+    def _add(self, name: str, tick: int) -> None:
+        if name not in self._seen:
+            self._by_surname.setdefault(surname_key(name), set()).add(name)
+        self._seen[name] = tick
+
+    def _remove(self, name: str) -> None:
+        del self._seen[name]
+        key = surname_key(name)
+        names = self._by_surname.get(key)
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._by_surname[key]
+
+    def _evict(self) -> None:
+        extra = len(self._seen) - self.max_names
+        if extra <= 0:
+            return
+        for name, _ in sorted(self._seen.items(), key=lambda kv: kv[1])[:extra]:
+            self._remove(name)
+
+    def observe(self, record: EnrichedArticle) -> None:
+        """Remember the full person names of an enriched record."""
+        self.observe_names(record.persons)
+
+    def observe_names(self, names: Iterable[str]) -> None:
+        self._tick += 1
+        for name in names:
+            if is_full_name(name):
+                self._add(name, self._tick)
+        if len(self._seen) > self.max_names + self.max_names // 20:
+            self._evict()  # in batches, so a full registry does not sort on every record
+
+    def full_name(self, short: str) -> str | None:
+        """The one known full name that ends with the one-word name `short`, else None.
+
+        A name seen in the records and a different seed name with that surname are two
+        candidates: ambiguous. Common surnames ("Brown") resolve only through seen names.
+        """
+        if " " in short.strip() or not short.strip():
+            return None
+        key = alias_key(short)
+        seen = self._by_surname.get(key, set())
+        seeded = set() if key in load_seed().common else set(self._seed.get(key, ()))
+        candidates = {alias_key(n): n for n in (*seeded, *sorted(seen))}
+        if len(candidates) != 1:
+            return None
+        return next(iter(candidates.values()))
+
+    def resolve(self, record: EnrichedArticle) -> EnrichedArticle:
+        """The record with its one-word person names replaced by the full names they stand
+        for (`full_name`); entities and ids follow. Unchanged when nothing resolves."""
+        mapping = {p: full for p in record.persons if (full := self.full_name(p)) is not None}
+        if not mapping:
+            return record
+        ids = {f"person:{slug(short)}": f"person:{slug(full)}" for short, full in mapping.items()}
+        merged: dict[str, Entity] = {}
+        for e in record.entities:
+            if e.label == "PERSON" and e.canonical in mapping:
+                e = e.model_copy(
+                    update={"canonical": mapping[e.canonical], "id": ids.get(e.id, e.id)}
+                )
+            held = merged.get(f"{e.label}|{e.id}")
+            merged[f"{e.label}|{e.id}"] = (
+                e if held is None else held.model_copy(update={"count": held.count + e.count})
+            )
+        persons = sorted({mapping.get(p, p) for p in record.persons})
+        return record.model_copy(
+            update={
+                "persons": persons,
+                "entities": list(merged.values()),
+                "entity_ids": sorted({ids.get(i, i) for i in record.entity_ids}),
+                "event_actors": sorted({ids.get(a, a) for a in record.event_actors}),
+                "events": [
+                    ev.model_copy(
+                        update={
+                            "source": ids.get(ev.source or "", ev.source),
+                            "target": ids.get(ev.target or "", ev.target),
+                        }
+                    )
+                    for ev in record.events
+                ],
+            }
+        )

@@ -1,0 +1,77 @@
+"""What the linker decides for a span, a span's text as written, and title-case headline
+entities (shared by `processors.components`, `processors.kinds` and `processors.orgs`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from spacy.tokens import Doc, Span
+
+POSSESSIVE_TOKENS: Final = frozenset({"'s", "'", "’s", "’"})
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What the linker decided for one entity span."""
+
+    canonical: str
+    entity_id: str
+    country: str | None
+
+
+def span_text(span: Span, drop: frozenset[str] = frozenset()) -> str:
+    """The span as written in the text, whitespace collapsed, without leading or trailing
+    tokens in `drop` (titles, possessives).
+
+    Never the tokens joined with spaces: that turns "Kim Jong-un" into "Kim Jong - un".
+    """
+    start, end = span.start, span.end
+    doc = span.doc
+    while end - start > 1 and doc[end - 1].text in drop:
+        end -= 1
+    while end - start > 1 and doc[start].text in drop:
+        start += 1
+    # spaCy keeps each token's own whitespace, so the tokens' text is the text as written
+    # (and far cheaper than slicing `doc.text`, which is rebuilt on every access).
+    return " ".join(doc[start:end].text.split()) if end > start else ""
+
+
+def title_end(doc: Doc) -> int:
+    """Character offset where the headline ends (0 when the doc has no separate headline)."""
+    cut = doc.text.find("\n\n")
+    return cut if 0 < cut < len(doc.text) - 2 else 0
+
+
+def title_cased(doc: Doc, end: int) -> bool:
+    words = [t for t in doc if t.idx < end and t.is_alpha and len(t) > 3]
+    return len(words) >= 3 and sum(t.is_title for t in words) / len(words) >= 0.8
+
+
+def _in_text(text: str, body: str) -> bool:
+    """`text` occurs in `body` as whole words and not at the start of a sentence."""
+    for m in re.finditer(rf"(?<!\w){re.escape(text)}(?!\w)", body):
+        before = body[: m.start()].rstrip()
+        if before and before[-1] not in '.!?"':
+            return True
+    return False
+
+
+def headline_span(span: Span, body: list[Span], body_text: str) -> Span | None:
+    """A title-case headline entity the body never spells the same way, cut to its longest
+    leading part that a body entity has as words, with that entity's label ("Brewers
+    Officially Introduce Team Buyer" -> "Brewers", as in "Milwaukee Brewers"), or that the
+    body has inside a sentence ("Pixar Delays" -> "Pixar"); None drops it."""
+    whole = span_text(span)
+    if len(span) < 2 or _in_text(whole, body_text) or f"\n{whole}" in body_text:
+        return span
+    texts = [(f" {span_text(b)} ", b.label_) for b in body]
+    for end in range(span.end - 1, span.start, -1):
+        piece = span_text(span.doc[span.start : end])
+        label = next((lab for t, lab in texts if f" {piece} " in t), None)
+        if label is None and _in_text(piece, body_text):
+            label = "ORG" if span.label_ == "PERSON" and end - span.start == 1 else span.label_
+        if label is not None:
+            return Span(span.doc, span.start, end, label=label)
+    return None

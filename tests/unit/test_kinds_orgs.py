@@ -1,0 +1,151 @@
+"""Entity kinds and one value per organisation, on hand-built Docs (no statistical model)."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+import processors.components  # noqa: F401 - registers the factories
+from processors.orgs import acronym_key, initials, strip_legal_form
+from processors.spans import span_text
+
+
+def _nlp() -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("wirewatch_entity_ruler")
+    nlp.add_pipe("wirewatch_linker")
+    return nlp
+
+
+NLP = _nlp()
+
+
+def _run(text: str, ents: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """Entities given by (surface, label), first occurrence after the previous one."""
+    words = text.replace("\n\n", " \n\n ").split(" ")
+    spaces = [True] * len(words)
+    for i, w in enumerate(words):
+        if w == "\n\n" and i:
+            spaces[i - 1] = False
+            spaces[i] = False
+    doc = Doc(NLP.vocab, words=words, spaces=spaces)
+    spans: list[Span] = []
+    pos = 0
+    for surface, label in ents:
+        n = len(surface.split(" "))
+        i = next(k for k in range(pos, len(doc)) if doc[k : k + n].text == surface)
+        spans.append(Span(doc, i, i + n, label=label))
+        pos = i + n
+    doc.ents = spans
+    for _, proc in NLP.pipeline:
+        doc = proc(doc)
+    return [(span_text(e), e.label_, str(e._.canonical)) for e in doc.ents]
+
+
+def _facet(got: list[tuple[str, str, str]], label: str) -> set[str]:
+    return {c for _, lab, c in got if lab == label}
+
+
+def test_platforms_diseases_events_time_zones_tests_are_not_people() -> None:
+    got = _run(
+        "Twitter banned him . Covid and COVID-19 spread after Brexit . At 10:00 BST a PCR "
+        "test and post - Brexit talks began .",
+        [("Twitter", "PERSON"), ("Covid", "PERSON"), ("COVID-19", "ORG"), ("Brexit", "PERSON"),
+         ("BST", "ORG"), ("PCR", "ORG"), ("post - Brexit", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "PERSON") == set()
+    assert _facet(got, "ORG") == {"Twitter"}
+    assert {t for t, lab, _ in got if lab == "EVENT"} == {"Covid", "COVID-19", "Brexit"}
+    assert not any(t in {"BST", "PCR"} for t, _, _ in got)
+
+
+def test_article_votes_on_a_names_kind() -> None:
+    got = _run(
+        "Labour won . Labour said . Labour lost . Labour agreed .",
+        [("Labour", "ORG"), ("Labour", "ORG"), ("Labour", "ORG"), ("Labour", "PERSON")],
+    )
+    assert {lab for _, lab, _ in got} == {"ORG"}
+
+
+def test_clubs_in_a_sport_report() -> None:
+    got = _run(
+        "Aston Villa beat Watford in the league . Watford manager Xisco Munoz said the "
+        "striker scored a goal this season . England won too .",
+        [("Aston Villa", "PERSON"), ("Watford", "PERSON"), ("Watford", "GPE"),
+         ("Xisco Munoz", "PERSON"), ("England", "PERSON")],
+    )  # fmt: skip
+    assert _facet(got, "ORG") == {"Aston Villa", "Watford F.C."}
+    assert _facet(got, "PERSON") == {"Xisco Munoz"}
+    assert ("England", "GPE", "United Kingdom") in got  # a national team is its country
+
+
+def test_player_with_result_verbs_stays_a_person() -> None:
+    got = _run(
+        "Andy Roddick beat Kevin Kim in the tennis tournament final . Kim lost the match .",
+        [("Andy Roddick", "PERSON"), ("Kevin Kim", "PERSON"), ("Kim", "PERSON")],
+    )
+    assert _facet(got, "PERSON") == {"Andy Roddick", "Kevin Kim"}
+
+
+def test_acronym_joins_long_form_and_agency_credit() -> None:
+    got = _run(
+        "NEW DELHI ( AP ) - The Bharatiya Janata Party won . BJP leaders and the Office for "
+        "National ( ONS ) said so , and ONS agreed . Nike Inc. and Nike rose .",
+        [("Bharatiya Janata Party", "ORG"), ("BJP", "ORG"), ("Office for National", "ORG"),
+         ("ONS", "ORG"), ("Nike Inc.", "ORG"), ("Nike", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "ORG") == {
+        "Associated Press", "Bharatiya Janata Party", "Office for National", "Nike",
+    }  # fmt: skip
+
+
+def test_press_trust_of_india_and_pti_are_one() -> None:
+    got = _run(
+        "PTI said so , the Press Trust of India news agency reported .",
+        [("PTI", "ORG"), ("Press Trust of India news agency", "ORG")],
+    )
+    assert _facet(got, "ORG") == {"Press Trust of India"}
+
+
+def test_lone_surname_of_a_prominent_person() -> None:
+    got = _run("Trump spoke . Trump left .", [("Trump", "ORG"), ("Trump", "PERSON")])
+    assert {(lab, c) for _, lab, c in got} == {("PERSON", "Donald Trump")}
+    got = _run("Brown spoke .", [("Brown", "PERSON")])  # common surname: kept
+    assert _facet(got, "PERSON") == {"Brown"}
+
+
+def test_title_case_headline_entity_is_cut_to_what_the_body_names() -> None:
+    got = _run(
+        "Brewers Officially Introduce Team Buyer\n\nThe Milwaukee Brewers introduced a buyer .",
+        [("Brewers Officially Introduce Team Buyer", "ORG"), ("Milwaukee Brewers", "ORG")],
+    )
+    assert _facet(got, "ORG") == {"Milwaukee Brewers"}
+
+
+def test_no_spaces_around_hyphens_in_names() -> None:
+    doc = Doc(NLP.vocab, words=["Kim", "Jong", "-", "un", "spoke"],
+              spaces=[True, False, False, True, False])  # fmt: skip
+    doc.ents = [Span(doc, 0, 4, label="PERSON")]
+    for _, proc in NLP.pipeline:
+        doc = proc(doc)
+    assert [e._.canonical for e in doc.ents] == ["Kim Jong-un"]
+
+
+@pytest.mark.parametrize(
+    ("name", "short"),
+    [("Nike Inc.", "Nike"), ("Interstate Bakeries Corp.", "Interstate Bakeries"),
+     ("Tesla, Inc.", "Tesla"), ("Inc.", "Inc.")],
+)  # fmt: skip
+def test_strip_legal_form(name: str, short: str) -> None:
+    assert strip_legal_form(name, frozenset({"Inc.", "Corp."})) == short
+
+
+def test_initials_and_acronym_keys() -> None:
+    assert "BJP" in initials("Bharatiya Janata Party")
+    assert "PTI" in initials("Press Trust of India news agency")
+    assert "AFP" in initials("Agence France-Presse")
+    assert initials("Reuters") == set()
+    assert acronym_key("U.N.") == "UN" and acronym_key("BoJ") == "BOJ"
+    assert acronym_key("Nike") is None and acronym_key("A") is None
