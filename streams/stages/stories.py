@@ -1,4 +1,5 @@
-"""The story stage: gives every enriched record a story id before it is indexed.
+"""The story stage: gives every enriched record a story id, and its people one value across
+the stream, before it is indexed.
 
     articles.stories (1 partition) --[stories]--> articles.enriched
 
@@ -15,6 +16,12 @@ State: the Faust table `stories` (article id -> story id, signature, time), chan
 so it survives restarts (`memory://` rebuilds it from the changelog at start; `rocksdb://`
 keeps it on disk). The LSH index (`processors.stories.StoryIndex`) is in memory and is
 rebuilt from the table after every recovery.
+
+People. The same one partition sees every article, so it also holds the stream's knowledge
+of full person names: the Faust table `people` (full name -> last-seen tick, changelog-backed)
+behind a `processors.people.NameRegistry`. A record's lone surname ("Trump") becomes the one
+full name the registry knows for it ("Donald Trump": seen in an earlier article, or in the
+reviewed seed of public figures); an ambiguous surname is kept as it is.
 
 Error policy:
 - a record that does not parse -> dead letter `invalid_enriched` (stage `story`);
@@ -38,6 +45,7 @@ from faust.types import EventT
 from pydantic import ValidationError
 
 from processors.models import EnrichedArticle
+from processors.people import NameRegistry
 from processors.stories import NUM_PERM, StoryIndex, signature, story_text
 from streams import metrics
 from streams.core.deadletter import event_value
@@ -62,11 +70,29 @@ class StoryStage(Stage):
         self.stale = True
         """The index must be rebuilt from the table before the next batch."""
         self._last_prune = time.time()
+        self.people: MutableMapping[str, Any] = {}
+        """Full person names seen (the changelog-backed table once `declare` has run)."""
+        self.names = NameRegistry()
+        self.names_stale = True
+        """The registry must be rebuilt from `people` before the next batch."""
         self.prior: Mapping[str, str] = {}
         """Story ids known from elsewhere (a reindex passes those of the live index), kept
         as they are so alert de-duplication by (rule, story) still holds."""
 
     def declare(self, app: faust.App) -> None:
+        people = app.Table(
+            "people",
+            partitions=1,
+            use_partitioner=True,
+            schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
+            help="full person name -> last-seen tick (processors.people.NameRegistry)",
+        )
+
+        @people.on_recover
+        async def _people_recovered() -> None:
+            self.names_stale = True
+
+        self.people = people
         table = app.Table(
             "stories",
             partitions=1,
@@ -107,14 +133,34 @@ class StoryStage(Stage):
             log.info("stories.pruned", articles=len(old))
         return len(old)
 
+    def _people(self, record: EnrichedArticle) -> EnrichedArticle:
+        """One value per person: resolve lone surnames, then remember the full names."""
+        resolved = self.names.resolve(record)
+        self.names.observe(resolved)
+        state = self.names.state()
+        for name in resolved.persons:
+            if name in state and self.people.get(name) != state[name]:
+                self.people[name] = state[name]
+        return resolved
+
+    def _forget_names(self) -> None:
+        """Drop table entries the registry evicted (it keeps the most recent names)."""
+        state = self.names.state()
+        for name in [n for n in list(self.people) if n not in state]:
+            del self.people[name]
+
     async def process(self, events: Sequence[EventT[bytes]]) -> None:
         metrics.CONSUMED.labels(stage=self.name).inc(len(events))
         if self.stale or len(self.index) != len(self.table):
             self.rebuild()
         now = time.time()
+        if self.names_stale:
+            self.names = NameRegistry(dict(self.people.items()))
+            self.names_stale = False
         if now - self._last_prune > PRUNE_EVERY_SECONDS:
             self._last_prune = now
             self.prune(now)
+            self._forget_names()
         out: list[tuple[EventT[bytes], Record]] = []
         for event in events:
             try:
@@ -122,6 +168,7 @@ class StoryStage(Stage):
             except (ValidationError, ValueError) as exc:
                 await self.dead_letter(event, self.name, "invalid_enriched", str(exc)[:500])
                 continue
+            record = self._people(record)
             sig = signature(story_text(record.title, record.body), NUM_PERM)
             prior = self.prior.get(record.id)
             if prior is not None and record.id not in self.index:

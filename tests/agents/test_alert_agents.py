@@ -132,6 +132,7 @@ async def app() -> AsyncIterator[Worker]:
     stories = worker.stages["story"]
     assert isinstance(stories, StoryStage)
     stories.table = {}
+    stories.people = {}
     alerts = worker.stages["alert"]
     assert isinstance(alerts, AlertStage)
     es = FakeElasticsearch(settings.rules_index_name, settings.alerts_index_name)
@@ -204,6 +205,34 @@ async def test_story_agent_gives_a_rewrite_the_story_of_the_original(app: Worker
         await ctx.put(key=b"rewrite-2", value=_bytes(again), wait=False)
         await _settle(lambda: len(out_of(app, stage)) >= 4)
     assert json.loads(out_of(app, stage)[-1][1])["story_id"] == out[seed.id]
+
+
+async def test_story_agent_gives_a_lone_surname_the_full_name_seen_in_an_earlier_article(
+    app: Worker,
+) -> None:
+    stage = app.stages["story"]
+    assert isinstance(stage, StoryStage)
+    seed = _seed()
+    first = seed.model_copy(update={"id": "p-1", "persons": ["Adaeze Okonkwo-Bell"]})
+    later = seed.model_copy(
+        update={"id": "p-2", "body": "Talks in Lagos went on.", "persons": ["Okonkwo-Bell"]}
+    )
+    agent = app.app.agents["wirewatch.stories"]
+    async with agent.test_context() as ctx:
+        await ctx.put(key=b"p-1", value=_bytes(first), wait=False)
+        await _settle(lambda: len(out_of(app, stage)) >= 1)
+        await ctx.put(key=b"p-2", value=_bytes(later), wait=False)
+        await _settle(lambda: len(out_of(app, stage)) >= 2)
+    persons = {k: json.loads(v)["persons"] for k, v in out_of(app, stage)}
+    assert persons[b"p-2"] == ["Adaeze Okonkwo-Bell"]
+    assert "Adaeze Okonkwo-Bell" in stage.people  # kept in the changelog-backed table
+    # A worker taking over rebuilds the registry from the recovered table.
+    stage.names_stale = True
+    again = later.model_copy(update={"id": "p-3"})
+    async with agent.test_context() as ctx:
+        await ctx.put(key=b"p-3", value=_bytes(again), wait=False)
+        await _settle(lambda: len(out_of(app, stage)) >= 3)
+    assert json.loads(out_of(app, stage)[-1][1])["persons"] == ["Adaeze Okonkwo-Bell"]
 
 
 async def test_alert_agent_fires_once_per_story_and_explains(app: Worker) -> None:
