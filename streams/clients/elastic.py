@@ -73,6 +73,13 @@ class BulkOutcome:
     splits: int = 0
     """Times a request refused as a whole was halved to find the documents at fault."""
 
+    def add(self, other: BulkOutcome) -> None:
+        self.indexed += other.indexed
+        self.stale += other.stale
+        self.rejected.extend(other.rejected)
+        self.retries += other.retries
+        self.splits += other.splits
+
 
 class BulkWriter:
     """Writes batches durably: returns only when every document is indexed or rejected for good.
@@ -126,15 +133,19 @@ class BulkWriter:
         async def attempt() -> None:
             nonlocal pending
             again: list[IndexRequest] = []
+            trial = BulkOutcome()
+            """What this attempt did; kept only if it ran to the end, because a request
+            that fails half-way is sent again whole (its rejections would count twice)."""
             try:
-                for refused, reason in await self._send(pending, outcome, again):
-                    await self._split(refused, reason, outcome, again)
+                for refused, reason in await self._send(pending, trial, again):
+                    await self._split(refused, reason, trial, again)
             except (ConnectionError, ConnectionTimeout, TransportError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 raise
             except ApiError as exc:
                 self.last_error = f"HTTP {exc.status_code}"
                 raise  # the classifier decides: 429/5xx are retried, others propagate
+            outcome.add(trial)
             if again:
                 pending = again
                 raise RetryLater(f"{len(again)} document(s) to write again: {self.last_error}")
