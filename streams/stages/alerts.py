@@ -17,7 +17,9 @@ Error policy:
 - a record that does not parse -> dead letter `invalid_enriched` (stage `alert`);
 - Elasticsearch unreachable, timeouts, 429, 5xx -> the one retry loop, forever, while
   consumption waits; nothing is dropped;
-- an alert Elasticsearch rejects for good (400) -> dead letter `alert_rejected`;
+- an alert Elasticsearch rejects for good (a 400 for the item) -> dead letter `alert_rejected`;
+  a `_bulk` request refused as a whole is not split here: the batch runner reruns the batch
+  one record at a time and dead-letters the one at fault as `processing_failed`;
 - Kafka send failures -> the one durable send; an alert the topic refuses for good ->
   dead letter `undeliverable` (the alert stays in the alerts index);
 - a rule whose query fails at search time -> logged and counted (`wirewatch_rule_errors_total`),
