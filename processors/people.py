@@ -121,6 +121,10 @@ class NameRegistry:
     def __len__(self) -> int:
         return len(self._seen)
 
+    def last_seen(self, name: str) -> int | None:
+        """The tick of the last record that named this full name (None: not remembered)."""
+        return self._seen.get(name)
+
     def state(self) -> dict[str, int]:
         """The registry as a plain JSON-safe mapping: full name -> last-seen tick."""
         return dict(self._seen)

@@ -137,10 +137,10 @@ class StoryStage(Stage):
         """One value per person: resolve lone surnames, then remember the full names."""
         resolved = self.names.resolve(record)
         self.names.observe(resolved)
-        state = self.names.state()
         for name in resolved.persons:
-            if name in state and self.people.get(name) != state[name]:
-                self.people[name] = state[name]
+            tick = self.names.last_seen(name)
+            if tick is not None and self.people.get(name) != tick:
+                self.people[name] = tick
         return resolved
 
     def _forget_names(self) -> None:
