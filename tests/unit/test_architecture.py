@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.astutil import dotted as _dotted
+
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("processors", "streams")
 MAX_LINES = 400
@@ -104,17 +106,6 @@ def _nodes(tree: ast.AST) -> Iterator[tuple[ast.AST, tuple[ast.AST, ...]]]:
 def _scope(ancestors: tuple[ast.AST, ...]) -> str:
     names = [a.name for a in ancestors if isinstance(a, _SCOPES)]
     return ".".join(names) or "<module>"
-
-
-def _dotted(node: ast.expr) -> list[str] | None:
-    """`a.b.c` as ["a", "b", "c"]; None if it is not a plain chain of names."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return [node.id, *reversed(parts)]
 
 
 def _absolute(module: str, is_package: bool, level: int, name: str | None) -> str:

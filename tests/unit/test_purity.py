@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.astutil import dotted as _dotted
+
 REPO = Path(__file__).resolve().parents[2]
 PROCESSORS = REPO / "processors"
 
@@ -151,17 +153,6 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
             for a in node.names:
                 out[a.asname or a.name] = f"{node.module}.{a.name}"
     return out
-
-
-def _dotted(node: ast.expr) -> list[str] | None:
-    """`a.b.c` as ["a", "b", "c"]; None if it is not a plain chain of names."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return [node.id, *reversed(parts)]
 
 
 def _root(node: ast.expr) -> list[str] | None:
