@@ -32,6 +32,7 @@ from bench.common import (
     load_articles,
     machine,
     merge_results,
+    percentile,
     wait_until,
     worker,
 )
@@ -158,13 +159,6 @@ def synthetic_rules(folder: Path, n: int, seed: int = 7) -> None:
         (folder / f"synthetic-{i:04d}.yaml").write_text(json.dumps(body))  # JSON is YAML
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 class AlertWatcher(threading.Thread):
     """Records when each article's first alert arrives on the alerts topic."""
 
@@ -270,10 +264,10 @@ def latency(
             "offered_rate_per_s": rate,
             "stored_rules": rules + 1,
             "alerts": len(to_alert),
-            "publish_to_searchable_p50_s": round(_pct(to_search, 0.5), 3),
-            "publish_to_searchable_p99_s": round(_pct(to_search, 0.99), 3),
-            "publish_to_alert_p50_s": round(_pct(to_alert, 0.5), 3),
-            "publish_to_alert_p99_s": round(_pct(to_alert, 0.99), 3),
+            "publish_to_searchable_p50_s": round(percentile(to_search, 0.5), 3),
+            "publish_to_searchable_p99_s": round(percentile(to_search, 0.99), 3),
+            "publish_to_alert_p50_s": round(percentile(to_alert, 0.5), 3),
+            "publish_to_alert_p99_s": round(percentile(to_alert, 0.99), 3),
         }
         out["p99_alert_minus_searchable_s"] = round(
             out["publish_to_alert_p99_s"] - out["publish_to_searchable_p99_s"], 3

@@ -75,18 +75,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-def merge_results(update: dict[str, Any]) -> dict[str, Any]:
-    """Merge keys into bench/results.json (each benchmark owns its keys)."""
+def merge_results(update: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Merge keys into bench/results.json (each benchmark owns its keys; `drop` removes
+    keys a benchmark no longer writes)."""
     try:
         current = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         current = {}
+    for key in drop:
+        current.pop(key, None)
     current.update(update)
     RESULTS.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     return current
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -100,7 +103,7 @@ def isolated_pipeline(
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     overrides = {
         **namespace_env(prefix),
-        "WIREWATCH_WORKER_WEB_PORT": str(_free_port()),
+        "WIREWATCH_WORKER_WEB_PORT": str(free_port()),
         **(extra_env or {}),
     }
     settings = settings_from_env(overrides)
@@ -136,16 +139,42 @@ def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB."""
-    total = 0
-    pids = [pid]
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (a worker and its spaCy processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, ()))
+    return tree
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used (0.0 if it is gone)."""
     try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in children.split()]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        pass
-    for p in pids:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    total = 0
+    for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/status") as fh:
                 for line in fh:
@@ -154,6 +183,14 @@ def rss_mib(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The `q` quantile of `values` (nearest rank), NaN when there are none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def wait_until(check: Any, timeout: float, what: str, interval: float = 0.2) -> float:

@@ -1,24 +1,55 @@
-"""Throughput: bare spaCy `nlp.pipe` (the baseline) against the whole pipeline, in one run.
+"""Throughput, CPU per article, latency, memory: bare spaCy against the whole pipeline, one run.
 
-baseline: the enrichment pipeline's spaCy `nlp.pipe` over title + body, one process, no I/O.
-pipeline: published to Kafka -> Faust worker (enrich in a worker process, index) ->
-          searchable in Elasticsearch, timed from the first publish to the last document
-          found, with a warmed-up worker.
+bare:        spaCy `nlp.pipe` of the enrichment pipeline over title + body, in one fresh process
+             (spawned, model loaded once, no I/O): articles/s, CPU seconds per article, peak RSS.
+layer:       `enrich_articles` (spaCy + the enrichment layer), same conditions.
+one worker:  Reuters-21578 articles published to Kafka as fast as the publisher goes, one worker
+             with one spaCy process (`WIREWATCH_SPACY_PROCESSES=1`) and the packaged alert
+             rules, timed from the first publish to the last article searchable; CPU seconds
+             used meanwhile by the worker's main process, its spaCy process, the Kafka broker
+             and the Elasticsearch node. Before timing, warm-up articles go through (model
+             loaded, JVMs past their just-in-time compilation), as in a running deployment.
+latency:     the same worker, articles offered at half its measured rate one at a time;
+             publish -> searchable per article.
+two workers: the one-worker run again on a fresh pipeline with two workers.
+
+Searchability is polled every 0.1-0.2 s with `count` / `ids` requests and never with a forced
+refresh: an article counts when the index's own refresh (`refresh_interval`) made it
+visible, as it would for a user in Kibana. Each pipeline run has its own topics, consumer
+group and index (`bench.common.isolated_pipeline`).
+
+Writes the figures under the `throughput` key of bench/results.json and draws
+bench/throughput.png (latency distribution, throughput bars).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import resource
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
+
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from bench.common import (
+    REPO,
+    cpu_seconds,
+    free_port,
     isolated_pipeline,
     load_articles,
     machine,
     merge_results,
+    percentile,
+    process_tree,
     rss_mib,
     wait_until,
     worker,
@@ -26,87 +57,344 @@ from bench.common import (
 from processors.enrich import enrich_articles, load_pipeline
 from processors.models import Article
 from streams.clients.elastic import make_client
+from streams.clients.indices import ensure_alert_indices
+from streams.clients.resources import rules_folder
+from streams.operations.rules import sync_rules
 from streams.publishing.publisher import Publisher
 from streams.settings import Settings
+from streams.stack.local import es_service, kafka_service
+
+PLOT = REPO / "bench" / "throughput.png"
 
 
-def baseline(articles: list[Article], model: str, batch_size: int) -> tuple[float, float]:
-    """Articles per second of bare `nlp.pipe` and of `enrich_articles`, one process."""
+# -- in a fresh process -------------------------------------------------------------------
+
+
+def _bare(articles: list[Article], model: str, batch_size: int) -> dict[str, float]:
     nlp = load_pipeline(model)
     texts = [f"{a.title}\n\n{a.body}" for a in articles]
     list(nlp.pipe(texts[:16], batch_size=batch_size))  # warm-up
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=batch_size):
         pass
-    bare = len(texts) / (time.perf_counter() - start)
-    enrich_articles(articles[:16], model=model, batch_size=batch_size)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "articles_per_s": len(texts) / wall,
+        "cpu_ms_per_article": 1000 * cpu / len(texts),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _layer(articles: list[Article], model: str, batch_size: int) -> dict[str, float]:
+    enrich_articles(articles[:16], model=model, batch_size=batch_size)  # loads the model
+    wall, cpu = time.perf_counter(), time.process_time()
     enrich_articles(articles, model=model, batch_size=batch_size)
-    enriched = len(articles) / (time.perf_counter() - start)
-    return bare, enriched
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "articles_per_s": len(articles) / wall,
+        "cpu_ms_per_article": 1000 * cpu / len(articles),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
-def pipeline(articles: list[Article], warmup: list[Article]) -> tuple[float, float, float]:
-    """Articles per second published -> searchable, plus the worker's peak RSS (MiB)."""
-    with isolated_pipeline() as (settings, env), tempfile.TemporaryDirectory() as tmp:
+def in_fresh_process(fn: Any, *args: Any) -> dict[str, float]:
+    """Run `fn(*args)` in a new spawned process, as the worker runs spaCy."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return dict(pool.submit(fn, *args).result())
+
+
+# -- the pipeline ---------------------------------------------------------------------------
+
+
+class Meter:
+    """CPU seconds of the pipeline's processes, by component."""
+
+    def __init__(self, settings: Settings, workers: list[int]) -> None:
+        self.workers = workers
+        self.kafka = kafka_service(settings).pid()
+        self.es = es_service(settings).pid()
+        if self.kafka is None or self.es is None:
+            raise SystemExit("benchmark: the local Kafka and Elasticsearch must be running")
+
+    def read(self) -> dict[str, float]:
+        spacy = sum(cpu_seconds(p) for w in self.workers for p in process_tree(w)[1:])
+        return {
+            "worker_main": sum(cpu_seconds(w) for w in self.workers),
+            "spacy": spacy,
+            "kafka": cpu_seconds(self.kafka) if self.kafka else 0.0,
+            "elasticsearch": cpu_seconds(self.es) if self.es else 0.0,
+            "bench_process": time.process_time(),
+        }
+
+
+def group_stable(settings: Settings, members: int) -> bool:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    try:
+        group = admin.describe_groups([settings.app_id]).get(settings.app_id) or {}
+    except KafkaError:  # no coordinator yet: the group is forming
+        return False
+    else:
+        state = group.get("group_state") or group.get("state")
+        return bool(state == "Stable" and len(group.get("members") or ()) == members)
+    finally:
+        admin.close()
+
+
+@contextmanager
+def workers(env: dict[str, str], n: int, log_dir: Path) -> Iterator[list[int]]:
+    with ExitStack() as stack:
+        pids = []
+        for i in range(n):
+            own = {
+                **env,
+                "WIREWATCH_WORKER_INSTANCE_ID": f"bench-worker-{i}",
+                "WIREWATCH_WORKER_WEB_PORT": str(free_port()),
+            }
+            proc = stack.enter_context(worker(own, log_dir / f"worker-{n}-{i}.log"))
+            pids.append(proc.pid)
+        yield pids
+
+
+def run_pipeline(
+    n_workers: int,
+    articles: list[Article],
+    warmup: list[Article],
+    log_dir: Path,
+    latency_articles: list[Article] | None = None,
+    latency_fraction: float = 0.5,
+) -> dict[str, Any]:
+    """Throughput (and latency) of `n_workers` workers with one spaCy process each."""
+    out: dict[str, Any] = {"workers": n_workers}
+    with isolated_pipeline({"WIREWATCH_SPACY_PROCESSES": "1"}) as (settings, env):
         es = make_client(settings)
+        ensure_alert_indices(es, settings)
+        with rules_folder() as folder:
+            synced = sync_rules(es, settings, folder)
+        assert synced.loaded and not synced.errors, synced
 
         def count() -> int:
-            es.indices.refresh(index=settings.es_alias)
             return int(es.count(index=settings.es_alias)["count"])
 
-        with worker(env, Path(tmp) / "worker.log") as proc:
+        with workers(env, n_workers, log_dir) as pids:
+            wait_until(lambda: group_stable(settings, n_workers), 240, "the consumer group")
             pub = Publisher(settings)
             pub.publish(warmup)
-            wait_until(lambda: count() >= len(warmup), 180, "the warm-up articles")
-            peak = rss_mib(proc.pid)
+            wait_until(lambda: count() >= len(warmup), 240, "the warm-up articles")
+            time.sleep(2)
+            meter = Meter(settings, pids)
+            peak = {pid: rss_mib(pid) for pid in pids}
+            before = meter.read()
             start = time.perf_counter()
             pub.publish(articles)
             target = len(warmup) + len(articles)
 
             def done() -> bool:
-                nonlocal peak
-                peak = max(peak, rss_mib(proc.pid))
+                for pid in pids:
+                    peak[pid] = max(peak[pid], rss_mib(pid))
                 return count() >= target
 
-            wait_until(done, 600, f"{len(articles)} articles indexed", interval=0.1)
+            wait_until(done, 900, f"{len(articles)} articles searchable", interval=0.2)
             elapsed = time.perf_counter() - start
+            after = meter.read()
+            cpu = {k: (after[k] - before[k]) * 1000 / len(articles) for k in after}
+            out.update(
+                articles=len(articles),
+                seconds=round(elapsed, 2),
+                articles_per_s=round(len(articles) / elapsed, 2),
+                cpu_ms_per_article={k: round(v, 1) for k, v in cpu.items()},
+                worker_peak_rss_mib=round(max(peak.values()), 1),
+            )
+            if latency_articles:
+                time.sleep(3)
+                rate = latency_fraction * len(articles) / elapsed
+                out["latency"] = offered_latency(settings, pub, latency_articles, rate)
             pub.close()
-        return len(articles) / elapsed, elapsed, peak
+    return out
+
+
+def offered_latency(
+    settings: Settings, pub: Publisher, articles: list[Article], rate: float
+) -> dict[str, Any]:
+    """Publish -> searchable for articles offered one at a time at `rate` per second."""
+    es = make_client(settings)
+    published: dict[str, float] = {}
+    searchable: dict[str, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            pending = [i for i in list(published) if i not in searchable]
+            if pending:
+                resp = es.search(
+                    index=settings.es_alias,
+                    query={"ids": {"values": pending}},
+                    size=len(pending),
+                    source=False,
+                )
+                now = time.time()
+                for hit in resp["hits"]["hits"]:
+                    searchable.setdefault(hit["_id"], now)
+            time.sleep(0.1)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    start = time.time()
+    for i, art in enumerate(articles):
+        delay = start + i / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        published[art.id] = time.time()
+        pub.publish([art])
+    wait_until(lambda: len(searchable) >= len(articles), 300, "the offered articles")
+    stop.set()
+    poller.join()
+    seconds = sorted(searchable[i] - published[i] for i in published)
+    return {
+        "offered_articles_per_s": round(rate, 2),
+        "articles": len(seconds),
+        "p50_s": round(percentile(seconds, 0.5), 3),
+        "p99_s": round(percentile(seconds, 0.99), 3),
+        "max_s": round(seconds[-1], 3),
+        "seconds": [round(s, 3) for s in seconds],
+    }
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def summarise(
+    bare: dict[str, float], layer: dict[str, float], one: dict[str, Any], two: dict[str, Any]
+) -> dict[str, Any]:
+    pipeline_cpu = sum(v for k, v in one["cpu_ms_per_article"].items() if k != "bench_process")
+    return {
+        "bare_spacy": {k: round(v, 2) for k, v in bare.items()},
+        "enrichment_layer": {k: round(v, 2) for k, v in layer.items()},
+        "one_worker": {k: v for k, v in one.items() if k != "latency"},
+        "two_workers": two,
+        "latency_half_rate": {k: v for k, v in one["latency"].items()},
+        "one_worker_over_bare": round(one["articles_per_s"] / bare["articles_per_s"], 3),
+        "two_workers_over_one": round(two["articles_per_s"] / one["articles_per_s"], 3),
+        "pipeline_cpu_ms_per_article": round(pipeline_cpu, 1),
+        "pipeline_cpu_over_bare": round(pipeline_cpu / bare["cpu_ms_per_article"], 3),
+        "worker_rss_over_bare": round(one["worker_peak_rss_mib"] / bare["peak_rss_mib"], 3),
+    }
+
+
+TARGETS = [
+    ("one worker / bare nlp.pipe", "one_worker_over_bare", ">=", 0.85),
+    ("two workers / one worker", "two_workers_over_one", ">=", 1.3),
+    ("pipeline CPU / bare spaCy CPU", "pipeline_cpu_over_bare", "<=", 1.4),
+    ("worker RSS / bare spaCy RSS", "worker_rss_over_bare", "<=", 1.5),
+]
+
+
+def report(r: dict[str, Any]) -> None:
+    one, two, lat = r["one_worker"], r["two_workers"], r["latency_half_rate"]
+    print(f"articles: {one['articles']} (Reuters-21578); one spaCy process per worker")
+    print(f"bare spaCy nlp.pipe, 1 process:  {r['bare_spacy']['articles_per_s']:7.2f} articles/s")
+    print(
+        "enrich_articles (the layer):     "
+        f"{r['enrichment_layer']['articles_per_s']:7.2f} articles/s"
+    )
+    print(f"one worker, publish->searchable: {one['articles_per_s']:7.2f} articles/s")
+    print(f"two workers:                     {two['articles_per_s']:7.2f} articles/s")
+    print("CPU ms per article        bare spaCy  one worker  two workers")
+    print(f"  spaCy process(es)       {r['bare_spacy']['cpu_ms_per_article']:10.1f}", end="")
+    print(
+        f"  {one['cpu_ms_per_article']['spacy']:10.1f}  {two['cpu_ms_per_article']['spacy']:11.1f}"
+    )
+    for key in ("worker_main", "kafka", "elasticsearch", "bench_process"):
+        print(
+            f"  {key:24}{'':10}  {one['cpu_ms_per_article'][key]:10.1f}  "
+            f"{two['cpu_ms_per_article'][key]:11.1f}"
+        )
+    print(f"  pipeline total (no bench){'':9}{r['pipeline_cpu_ms_per_article']:10.1f}")
+    print(
+        f"latency at {lat['offered_articles_per_s']:.2f} articles/s offered (half one worker): "
+        f"p50 {lat['p50_s']:.3f} s  p99 {lat['p99_s']:.3f} s  (target p99 <= 2.0 s)"
+    )
+    print(
+        f"peak RSS: worker with its spaCy process {one['worker_peak_rss_mib']:.0f} MiB, "
+        f"bare spaCy process {r['bare_spacy']['peak_rss_mib']:.0f} MiB"
+    )
+    for label, key, op, target in TARGETS:
+        value = r[key]
+        ok = value >= target if op == ">=" else value <= target
+        print(f"  {label:32} {value:6.3f}  (target {op} {target})  {'met' if ok else 'NOT MET'}")
+    ok = lat["p99_s"] <= 2.0
+    print(
+        f"  {'p99 publish->searchable, half rate':32} {lat['p99_s']:6.3f}  (target <= 2.0)  "
+        f"{'met' if ok else 'NOT MET'}"
+    )
+
+
+def plot(r: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    seconds = r["latency_half_rate"]["seconds"]
+    left.hist(seconds, bins=30, color="#4477aa")
+    for q, style in ((0.5, "--"), (0.99, ":")):
+        value = percentile(seconds, q)
+        left.axvline(value, color="black", linestyle=style, label=f"p{int(q * 100)} {value:.2f} s")
+    left.set_xlabel("publish -> searchable (s)")
+    left.set_ylabel("articles")
+    left.set_title(
+        f"Latency at {r['latency_half_rate']['offered_articles_per_s']:.1f} articles/s offered"
+    )
+    left.legend()
+    labels = ["bare nlp.pipe", "enrich layer", "1 worker", "2 workers"]
+    values = [
+        r["bare_spacy"]["articles_per_s"],
+        r["enrichment_layer"]["articles_per_s"],
+        r["one_worker"]["articles_per_s"],
+        r["two_workers"]["articles_per_s"],
+    ]
+    bars = right.bar(labels, values, color=["#999999", "#bbbbbb", "#4477aa", "#228833"])
+    right.bar_label(bars, fmt="%.1f")
+    right.set_ylabel("articles/s")
+    right.set_title("Throughput, one spaCy process per worker")
+    fig.suptitle(f"wirewatch on {machine()['cpus']} cores: {machine()['cpu']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--latency-articles", type=int, default=200)
     args = parser.parse_args()
     settings = Settings()
-    articles = load_articles(args.articles, offset=100)
-    warmup = load_articles(20)
-    bare, enriched = baseline(articles, settings.spacy_model, settings.batch_size)
-    e2e, elapsed, peak = pipeline(articles, warmup)
-    result = {
-        "articles": len(articles),
-        "baseline_articles_per_s": round(bare, 1),
-        "enrich_articles_per_s": round(enriched, 1),
-        "pipeline_articles_per_s": round(e2e, 1),
-        "ratio": round(e2e / bare, 3),
-        "pipeline_seconds": round(elapsed, 2),
-        "worker_peak_rss_mib": round(peak, 1),
-        "machine": machine(),
-    }
-    merge_results(result)
-    print(f"articles:                          {len(articles)} (Reuters-21578)")
-    print(f"baseline spaCy nlp.pipe, 1 proc:   {bare:8.1f} articles/s")
-    print(
-        f"enrich_articles (full layer):      {enriched:8.1f} articles/s "
-        f"({enriched / bare:.2f} of baseline)"
+    articles = load_articles(args.articles, offset=100)  # warm-up: the first 100
+    warmup = load_articles(100)
+    offered = load_articles(args.latency_articles, offset=100 + args.articles)
+    model, batch = settings.spacy_model, settings.batch_size
+    bare = in_fresh_process(_bare, articles, model, batch)
+    layer = in_fresh_process(_layer, articles, model, batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        one = run_pipeline(1, articles, warmup, Path(tmp), latency_articles=offered)
+        two = run_pipeline(2, articles, warmup, Path(tmp))
+    result = summarise(bare, layer, one, two)
+    result["machine"] = machine()
+    merge_results(
+        {"throughput": result},
+        drop=(
+            "articles",
+            "baseline_articles_per_s",
+            "enrich_articles_per_s",
+            "pipeline_articles_per_s",
+            "pipeline_seconds",
+            "ratio",
+            "worker_peak_rss_mib",
+        ),
     )
-    print(
-        f"pipeline publish -> searchable:    {e2e:8.1f} articles/s "
-        f"({elapsed:.1f} s for {len(articles)})"
-    )
-    print(f"ratio pipeline / baseline:         {e2e / bare:8.3f}")
-    print(f"worker peak RSS (with its enrichment process): {peak:.0f} MiB")
+    plot(result, PLOT)
+    report(result)
+    print(f"figures: bench/results.json (throughput), plot: {PLOT.relative_to(REPO)}")
     print(json.dumps(result["machine"]))
 
 

@@ -129,6 +129,19 @@ def enrich_articles(
     return [build_record(p, docs.get(id(p)), version=version, stamp=stamp) for p in prepared]
 
 
+def enrich_to_json(
+    articles: Sequence[Article],
+    *,
+    model: str,
+    batch_size: int = 32,
+    max_chars: int = MAX_MODEL_CHARS,
+) -> list[tuple[str, bytes]]:
+    """`enrich_articles`, each record as `(id, JSON bytes)`: what a spaCy process hands back
+    to the worker, which only forwards the bytes (no model objects cross the process pipe)."""
+    records = enrich_articles(articles, model=model, batch_size=batch_size, max_chars=max_chars)
+    return [(r.id, r.model_dump_json().encode()) for r in records]
+
+
 def build_record(
     prep: _Prepared, doc: Doc | None, *, version: str, stamp: datetime
 ) -> EnrichedArticle:

@@ -90,9 +90,11 @@ _INVISIBLE: Final = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CLUSTER: Final = re.compile(r"[^\W\d_]?[\u0300-\u036f]+|[^\x00-\x7f]")
 _CR: Final = re.compile(r"\r\n?")
-_SPACES: Final = re.compile(r"[^\S\n]+")
-_LINE_EDGE: Final = re.compile(r" *\n *")
-_PARAGRAPH: Final = re.compile(r"\n{2,}")
+# The next three match only what their replacement changes (not a lone space, a bare line
+# break, a single blank line), so the common case costs no Python call per match.
+_SPACES: Final = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_LINE_EDGE: Final = re.compile(r" +\n *| *\n +")
+_PARAGRAPH: Final = re.compile(r"\n{3,}")
 _SOFT_BREAK: Final = re.compile(r"(?<!\n)\n(?!\n)")
 
 

@@ -21,6 +21,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
@@ -74,9 +76,16 @@ def signature(text: str, num_perm: int = NUM_PERM) -> list[int]:
     grams = shingles(text)
     if not grams:
         return []
-    mh = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
+    mh = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME, permutations=_permutations(num_perm))
     mh.update_batch([g.encode("utf-8") for g in grams])
     return [int(v) for v in mh.hashvalues]
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> Any:
+    """The permutation parameters datasketch derives from `SEED` (drawn once, not per
+    signature: drawing them is most of a MinHash's cost)."""
+    return MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME).permutations
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
@@ -125,7 +134,13 @@ class StoryIndex:
         return entry[0] if entry else None
 
     def _minhash(self, sig: Sequence[int]) -> MinHash:
-        return MinHash(num_perm=self.num_perm, seed=SEED, hashvalues=list(sig), scheme=SCHEME)
+        return MinHash(
+            num_perm=self.num_perm,
+            seed=SEED,
+            hashvalues=list(sig),
+            scheme=SCHEME,
+            permutations=_permutations(self.num_perm),
+        )
 
     def add(self, article_id: str, story_id: str, sig: Sequence[int]) -> None:
         """Remember an article (replacing an earlier entry of the same id)."""

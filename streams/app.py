@@ -26,7 +26,7 @@ from prometheus_client import generate_latest
 
 from streams import metrics
 from streams.clients.kafka import FaustSender
-from streams.core.batches import run_batch
+from streams.core.batches import InOrder, run_batch
 from streams.core.deadletter import DeadLetters
 from streams.core.send import Sender
 from streams.offsets import DEFAULT_HOLE_SECONDS, GuardedTransport
@@ -112,6 +112,7 @@ def faust_app(settings: Settings) -> WirewatchApp:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         producer_acks=-1,
+        producer_linger=settings.kafka_linger_seconds,
         broker_session_timeout=settings.kafka_session_timeout,
         consumer_group_instance_id=settings.worker_instance_id,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout / 3),
@@ -153,12 +154,16 @@ def build_app(settings: Settings, *, sender: Sender | None = None) -> Worker:
 
 def _add_agent(app: faust.App, decl: StageDecl, source: TopicT, stage: Stage) -> None:
     size, within = decl.batching.size, decl.batching.seconds
+    order = InOrder()
 
     async def agent(stream: StreamT[bytes]) -> None:
+        # `overlap` copies of this body share the source's queue (Faust agent concurrency);
+        # each batch finishes, and is acked, in the order it was taken.
         async for events in cast(Stream[bytes], stream).take_events(size, within=within):
-            await run_batch(stage.name, stage.run, events, stage.isolation)
+            async with order.turn():
+                await run_batch(stage.name, stage.run, events, stage.isolation)
 
-    app.agent(source, name=decl.agent)(agent)
+    app.agent(source, name=decl.agent, concurrency=decl.batching.overlap)(agent)
 
 
 def _add_pages(worker: Worker) -> None:

@@ -28,7 +28,10 @@ This consumer replaces those decisions:
   the committed offset not) that lasts `hole_seconds` is checked against the broker by a
   separate consumer: offsets with no record are credited as a gap; if the record exists the
   partition is sought back to it and it is delivered again (at-least-once; `_id` = article
-  id makes the repeat harmless). Either way the hole is logged and counted.
+  id makes the repeat harmless). Either way the hole is logged and counted;
+- a hole whose first record is *in flight* (delivered to a stream in this generation and
+  not yet acked: a stage that overlaps batches has it in hand) is waited for, up to
+  `IN_FLIGHT_FACTOR` times `hole_seconds`, and then treated as above.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from streams import metrics
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOLE_SECONDS = 10.0
+IN_FLIGHT_FACTOR = 30
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
@@ -208,10 +212,25 @@ class GuardedConsumer(faust_aiokafka.Consumer):
             if tp not in self.assignment() or self._committed_offset[tp] != hole.start:
                 self._holes.pop(tp, None)
                 continue
-            if now - hole.since < self.hole_seconds:
+            age = now - hole.since
+            if age < self.hole_seconds:
                 continue
+            busy = self.in_flight(tp)
+            if hole.start in busy and age < IN_FLIGHT_FACTOR * self.hole_seconds:
+                continue  # a stage has the record in hand
             self._holes.pop(tp, None)
             await self.resolve_hole(tp, hole.start, hole.end)
+
+    def in_flight(self, tp: TP) -> set[int]:
+        """Offsets of `tp` delivered to a stream in this generation and not acked yet."""
+        generation = self.app.consumer_generation_id
+        return {
+            m.offset
+            for m in list(self._unacked_messages)
+            if m.tp == tp
+            and not m.acked
+            and (m.generation_id is None or m.generation_id == generation)
+        }
 
     async def resolve_hole(self, tp: TP, start: int, end: int) -> None:
         """Credit offsets of ``[start, end)`` that hold no record; fetch skipped records again."""

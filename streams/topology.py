@@ -90,7 +90,8 @@ def stages(settings: Settings) -> list[StageDecl]:
             "wirewatch.enrich",
             source="raw",
             outputs={"next": "stories"},
-            batching=Batching(s.batch_size, s.batch_seconds),
+            # one batch more in hand than spaCy processes: spaCy never waits for Kafka
+            batching=Batching(s.batch_size, s.batch_seconds, overlap=s.spacy_pool_size + 1),
         ),
         StageDecl(
             StoryStage,

@@ -21,6 +21,7 @@ from elasticsearch import (
     TransportError,
 )
 from elasticsearch.helpers import async_streaming_bulk
+from elasticsearch.serializer import OrjsonSerializer
 
 from streams.core.faults import TRANSIENT_STATUS
 from streams.core.retry import RetryLater, RetryPolicy, retry
@@ -30,7 +31,10 @@ log = structlog.get_logger(__name__)
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"request_timeout": settings.es_request_timeout}
+    kwargs: dict[str, Any] = {
+        "request_timeout": settings.es_request_timeout,
+        "serializer": OrjsonSerializer(),
+    }
     if settings.es_ca_certs is not None:
         kwargs["ca_certs"] = str(settings.es_ca_certs)
     if settings.es_api_key is not None:

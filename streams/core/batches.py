@@ -20,6 +20,13 @@ escapes it is classified here (`streams.core.faults.classify`):
 Running a message again is safe in every stage: outputs are keyed by article id (Kafka
 records and Elasticsearch `_id` overwrite), the story table recognises a redelivered article,
 and alert ids are create-only.
+
+Overlap: a stage may run several batches at once (agent concurrency, the enrich stage: the
+next batch is taken and decoded while spaCy works on the current one, the previous one is
+sent meanwhile). `InOrder` keeps them in the order they were taken: a batch sends its
+output records (`wait_turn`, called by `Stage.send`) and returns for its ack only after the
+batch taken before it has finished. So outputs keep their input order and acks arrive in
+order, while the expensive middle of each batch overlaps.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import asyncio
 import logging
 import os
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import structlog
@@ -113,6 +122,56 @@ async def _alone(stage: str, work: Work, event: EventT[bytes], isolation: Isolat
             (isolation.stop or fail_stop)(stage, [event], f"process-wide error: {_describe(exc)}")
         metrics.POISONED.labels(stage=stage).inc()
         await isolation.dead_letter(event, stage, "processing_failed", _report(exc))
+
+
+@dataclass
+class Turn:
+    """One batch's place in its stage's order."""
+
+    previous: asyncio.Future[None] | None
+    finished: asyncio.Future[None]
+
+    async def wait(self) -> None:
+        """Return once the batch taken before this one has finished."""
+        if self.previous is not None and not self.previous.done():
+            await asyncio.shield(self.previous)
+
+    def finish(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+_TURN: ContextVar[Turn | None] = ContextVar("wirewatch_batch_turn", default=None)
+
+
+class InOrder:
+    """Overlapping batches of one stage finish in the order they were taken."""
+
+    def __init__(self) -> None:
+        self._last: asyncio.Future[None] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[Turn]:
+        """The next batch's turn, current for `wait_turn` in its task (and the tasks it
+        starts). Leaving the block waits for the batch before it, then lets the next one go;
+        a cancelled batch lets it go at once."""
+        turn = Turn(self._last, asyncio.get_running_loop().create_future())
+        self._last = turn.finished
+        token = _TURN.set(turn)
+        try:
+            yield turn
+            await turn.wait()
+        finally:
+            turn.finish()
+            _TURN.reset(token)
+
+
+async def wait_turn() -> None:
+    """Wait until the batch taken before the current one has finished (at once outside an
+    `InOrder` turn, or when the stage runs one batch at a time)."""
+    turn = _TURN.get()
+    if turn is not None:
+        await turn.wait()
 
 
 def _describe(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ import faust
 import mode
 from faust.types import EventT
 
-from streams.core.batches import Isolation
+from streams.core.batches import Isolation, wait_turn
 from streams.core.deadletter import DeadLetters
 from streams.core.send import Record, Sender, Undelivered, send_durably
 from streams.settings import Settings
@@ -27,10 +27,13 @@ from streams.settings import Settings
 
 @dataclass(frozen=True)
 class Batching:
-    """How a stage takes its batches: up to `size` events, waiting at most `seconds`."""
+    """How a stage takes its batches: up to `size` events, waiting at most `seconds`, with
+    `overlap` batches in hand at once (agent concurrency), finishing in the order taken
+    (`streams.core.batches.InOrder`)."""
 
     size: int
     seconds: float
+    overlap: int = 1
 
 
 class Stage(mode.Service):
@@ -78,7 +81,9 @@ class Stage(mode.Service):
         await self.process(events)
 
     async def send(self, role: str, records: Sequence[Record]) -> list[Undelivered]:
-        """Send to the output topic of `role` durably (`streams.core.send`)."""
+        """Send to the output topic of `role` durably (`streams.core.send`), after the
+        batch taken before this one has sent (outputs keep their input order)."""
+        await wait_turn()
         return await send_durably(self.sender, self.outputs[role], records, stage=self.name)
 
     async def send_or_dead_letter(

@@ -3,8 +3,11 @@
     articles.raw --[enrich]--> articles.stories
 
 Validation at the edge: each raw message is parsed by `processors.validate.parse_raw_article`
-(depth-limited JSON, the Article model); then the batch runs through spaCy in a separate
-process (`spawn`), so the event loop keeps heartbeating while the model works.
+(depth-limited JSON, the Article model); then the batch runs through spaCy in a pool of
+`spacy_pool_size` processes (`spawn`, each loading the model once), so the event loop keeps
+heartbeating while the model works. The stage holds one batch more than there are processes
+(its agent's concurrency): while spaCy works on one batch, the next is taken and decoded and
+the one before is sent, and batches still send and ack in the order taken.
 
 Error policy:
 - invalid input -> dead letter with its reason and original bytes (stage `enrich`);
@@ -34,9 +37,9 @@ from typing import ClassVar
 import structlog
 from faust.types import EventT
 
-from processors.enrich import enrich_articles, load_pipeline, warm_up
+from processors.enrich import enrich_to_json, load_pipeline, warm_up
 from processors.errors import InvalidArticle
-from processors.models import Article, EnrichedArticle
+from processors.models import Article
 from processors.validate import parse_raw_article
 from streams import metrics
 from streams.core.batches import EXIT_FAIL_STOP
@@ -61,7 +64,7 @@ class EnrichStage(Stage):
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: forking a process that runs an event loop and Kafka clients is unsafe.
         return ProcessPoolExecutor(
-            max_workers=1,
+            max_workers=self.settings.spacy_pool_size,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=load_pipeline,
             initargs=(self.settings.spacy_model,),
@@ -83,12 +86,20 @@ class EnrichStage(Stage):
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def check_model(self) -> None:
-        """Load the spaCy model (and the language model) in the enrichment process;
+        """Load the spaCy model (and the language model) in the enrichment processes;
         `FatalError` when it cannot."""
         assert self.pool is not None
         loop = asyncio.get_running_loop()
+        warm = partial(warm_up, self.settings.spacy_model)
         try:
-            await loop.run_in_executor(self.pool, partial(warm_up, self.settings.spacy_model))
+            # One call per process: the pool starts a process for each call it cannot give
+            # to an idle one, and each loads the model before it answers.
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(self.pool, warm)
+                    for _ in range(self.settings.spacy_pool_size)
+                )
+            )
         except Exception as exc:
             raise FatalError(
                 f"the spaCy model {self.settings.spacy_model!r} cannot be loaded "
@@ -96,25 +107,30 @@ class EnrichStage(Stage):
                 "WIREWATCH_SPACY_MODEL to an installed pipeline"
             ) from exc
 
-    async def _enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
+    async def _enrich(self, articles: Sequence[Article]) -> list[tuple[str, bytes]]:
+        """`(id, JSON bytes)` of each article's enriched record, in order."""
         loop = asyncio.get_running_loop()
         call = partial(
-            enrich_articles,
+            enrich_to_json,
             list(articles),
             model=self.settings.spacy_model,
             batch_size=self.settings.batch_size,
             max_chars=self.settings.max_enrich_chars,
         )
-        assert self.pool is not None
+        pool = self.pool
+        assert pool is not None
         try:
-            return await loop.run_in_executor(self.pool, call)
+            return await loop.run_in_executor(pool, call)
         except BrokenProcessPool as exc:
-            # The process died under this batch: start a new one. If the new one cannot
-            # load the model, nothing can be enriched (fatal); else one of these articles
-            # may have killed it, which the batch runner finds out by running them alone.
+            # A process died under this batch: start a new pool (once, though every batch
+            # in the broken pool fails). If it cannot load the model, nothing can be enriched
+            # (fatal); else one of the articles may have killed it, which the batch runner
+            # finds out by running them alone.
             log.error("enrich.pool_broken", articles=len(articles))
-            self.pool = self._new_pool()
-            await self.check_model()
+            if self.pool is pool:
+                self.pool = self._new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
+                await self.check_model()
             raise EnrichmentCrashed(
                 f"the enrichment process died under {len(articles)} article(s)"
             ) from exc
@@ -137,8 +153,8 @@ class EnrichStage(Stage):
             await self.send_or_dead_letter(
                 "next",
                 [
-                    (event, Record(rec.id.encode(), rec.model_dump_json().encode()))
-                    for (event, _), rec in zip(good, results, strict=True)
+                    (event, Record(art_id.encode(), value))
+                    for (event, _), (art_id, value) in zip(good, results, strict=True)
                 ],
             )
             metrics.ENRICHED.inc(len(results))

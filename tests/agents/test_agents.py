@@ -128,14 +128,14 @@ async def test_an_article_that_breaks_enrichment_is_isolated_and_the_batch_goes_
     `processing_failed` (type, traceback, original bytes), and enriches the others."""
     import processors.enrich
 
-    real = processors.enrich.enrich_articles
+    real = processors.enrich.enrich_to_json
 
     def enrich(articles: list[Any], **kwargs: Any) -> Any:
         if any(a.id == "poison" for a in articles):
             raise RecursionError("maximum recursion depth exceeded")
         return real(articles, **kwargs)
 
-    monkeypatch.setattr("streams.stages.enrich.enrich_articles", enrich)
+    monkeypatch.setattr("streams.stages.enrich.enrich_to_json", enrich)
 
     def article(art_id: str) -> bytes:
         body = "Japan held talks with the United States in Tokyo on Tuesday."

@@ -138,3 +138,60 @@ async def test_a_shutdown_lets_the_batch_in_flight_finish() -> None:
 )
 def test_one_classifier_names_the_kind_of_fault(error: BaseException, fault: str) -> None:
     assert classify(error) == fault
+
+
+async def test_overlapping_batches_send_and_finish_in_the_order_taken() -> None:
+    order = batches.InOrder()
+    log: list[str] = []
+    first_may_send = asyncio.Event()
+
+    async def batch(name: str, work_done: asyncio.Event | None) -> None:
+        async with order.turn():
+            if work_done is not None:
+                await work_done.wait()  # the slow middle (spaCy)
+            log.append(f"{name} worked")
+            await batches.wait_turn()
+            log.append(f"{name} sent")
+        log.append(f"{name} finished")
+
+    first = asyncio.ensure_future(batch("first", first_may_send))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(batch("second", None))
+    await asyncio.sleep(0.01)
+    assert log == ["second worked"]  # the second overlaps, but does not send before the first
+    first_may_send.set()
+    await asyncio.gather(first, second)
+    assert log == [
+        "second worked",
+        "first worked",
+        "first sent",
+        "first finished",
+        "second sent",
+        "second finished",
+    ]
+
+
+async def test_a_cancelled_batch_lets_the_next_one_go() -> None:
+    order = batches.InOrder()
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        async with order.turn():
+            await never.wait()
+
+    async def after() -> str:
+        async with order.turn():
+            await batches.wait_turn()
+            return "done"
+
+    first = asyncio.ensure_future(stuck())
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(after())
+    await asyncio.sleep(0.01)
+    assert not second.done()
+    first.cancel()
+    assert await asyncio.wait_for(second, 1.0) == "done"
+
+
+async def test_outside_a_turn_nothing_waits() -> None:
+    await asyncio.wait_for(batches.wait_turn(), 0.1)

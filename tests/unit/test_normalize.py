@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processors import normalize
 from processors.normalize import (
     MappedText,
     normalise_article,
@@ -101,3 +106,31 @@ def test_normalise_article_keeps_body_offsets_into_the_original() -> None:
     i = art.body.text.index("the United")
     s, e = art.body.original_span(i, i + len("the United States"))
     assert body[s:e] == "the\u00a0United States"
+
+
+# The whitespace rules as first written: each matches every space and line break, and
+# `normalise_text` must give exactly what they give (text and offset map).
+_REFERENCE_WHITESPACE = [
+    (re.compile(r"[^\S\n]+"), " "),
+    (re.compile(r" *\n *"), "\n"),
+    (re.compile(r"\n{2,}"), "\n\n"),
+    (re.compile(r"(?<!\n)\n(?!\n)"), " "),
+]
+
+
+def _reference(text: str) -> tuple[str, tuple[int, ...]] | None:
+    mt = MappedText.identity(text).sub(normalize._CR, "\n")
+    mt = mt.sub(normalize._INVISIBLE, "").sub(normalize._CONTROL, " ")
+    mt = mt.sub(normalize._CLUSTER, normalize._unicode_cluster)
+    mt = MappedText(mt.text.translate(normalize._QUOTES), mt.offsets)
+    for pattern, repl in _REFERENCE_WHITESPACE:
+        mt = mt.sub(pattern, repl)
+    mt = mt.strip()
+    return (mt.text, mt.offsets) if mt.text else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t\n\r\u00a0\u2003\u200bab.\u2019\u0301", max_size=80))
+def test_whitespace_rules_skip_only_what_would_not_change(text: str) -> None:
+    got = normalise_text(text)
+    assert (None if got is None else (got.text, got.offsets)) == _reference(text)

@@ -240,6 +240,63 @@ def test_acks_of_messages_fetched_before_a_rebalance_do_not_count(
     assert consumer._new_offset(RAW) == 362
 
 
+async def test_a_hole_held_by_an_overlapping_batch_waits_for_it(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two enrich batches overlap: the later one finished first. Record 480 is still in the
+    # earlier batch's hands (delivered in this generation, not acked): not a skipped record.
+    consumer.app.offset_hole_seconds = 1.0  # type: ignore[attr-defined]
+    consumer.app.consumer_generation_id = 7
+    consumer._committed_offset[RAW] = 480
+    held = message(RAW, 480, generation=7)
+    consumer._unacked_messages.add(held)
+    ack(consumer, RAW, 481, 482)
+    assert consumer._new_offset(RAW) is None
+    consumer._holes[RAW].since -= 2.0  # older than hole_seconds
+    broker = Broker({480, 481, 482})
+    broker.attach(consumer, monkeypatch)
+    await consumer.resolve_holes()
+    assert broker.probed == [] and broker.seeks == []
+    assert consumer.in_flight(RAW) == {480}
+    # The earlier batch finishes: the whole run commits, nothing was fetched twice.
+    consumer._unacked_messages.discard(held)
+    ack(consumer, RAW, 480)
+    assert consumer._new_offset(RAW) == 483
+
+
+async def test_a_record_in_flight_too_long_is_fetched_again(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer.app.consumer_generation_id = 7
+    consumer._committed_offset[RAW] = 480
+    consumer._unacked_messages.add(held := message(RAW, 480, generation=7))
+    ack(consumer, RAW, 481)
+    assert consumer._new_offset(RAW) is None
+    consumer._holes[RAW].since -= 1.0  # older than IN_FLIGHT_FACTOR * hole_seconds (0 here)
+    broker = Broker({480, 481})
+    broker.attach(consumer, monkeypatch)
+    await consumer.resolve_holes()
+    assert broker.seeks == [480]
+    assert held in consumer._unacked_messages
+
+
+async def test_a_record_from_an_earlier_generation_is_not_in_flight(
+    consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer.app.offset_hole_seconds = 1.0  # type: ignore[attr-defined]
+    consumer.app.consumer_generation_id = 7
+    consumer._committed_offset[RAW] = 480
+    consumer._unacked_messages.add(message(RAW, 480, generation=6))  # dropped in a rebalance
+    ack(consumer, RAW, 481)
+    assert consumer._new_offset(RAW) is None
+    consumer._holes[RAW].since -= 2.0
+    broker = Broker({480, 481})
+    broker.attach(consumer, monkeypatch)
+    await consumer.resolve_holes()
+    assert consumer.in_flight(RAW) == set()
+    assert broker.seeks == [480]
+
+
 async def test_seeking_to_the_committed_offsets_forgets_earlier_acks(
     consumer: GuardedConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

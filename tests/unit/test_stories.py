@@ -162,3 +162,16 @@ def test_ties_go_to_the_smaller_article_id() -> None:
 def test_threshold_out_of_range_is_refused(threshold: float) -> None:
     with pytest.raises(ValueError, match="threshold"):
         StoryIndex(threshold=threshold)
+
+
+def test_signatures_stay_those_of_datasketch_drawn_from_the_seed() -> None:
+    # Stored signatures (the story table) must stay comparable: the cached permutations
+    # are exactly those a fresh MinHash with SEED draws.
+    from datasketch import MinHash
+
+    from processors.stories import SCHEME, SEED, shingles
+
+    text = "Japan and South Korea coordinate on North Korea sanctions after the missile test"
+    fresh = MinHash(num_perm=128, seed=SEED, scheme=SCHEME)
+    fresh.update_batch([g.encode("utf-8") for g in shingles(text)])
+    assert signature(text) == [int(v) for v in fresh.hashvalues]

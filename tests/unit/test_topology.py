@@ -6,6 +6,8 @@ import ast
 import importlib
 from pathlib import Path
 
+import pytest
+
 from streams.app import build_app
 from streams.settings import Settings
 from streams.topology import stages, topics
@@ -55,3 +57,34 @@ def test_the_readme_diagram_is_the_topology_docstring() -> None:
     diagram = "\n\n".join(doc.split("\n\n")[1:3])
     assert "[enrich]" in diagram and "[alerts]" in diagram
     assert f"```\n{diagram}\n```" in (ROOT / "README.md").read_text()
+
+
+def test_only_the_enrich_stage_overlaps_batches_one_more_than_its_spacy_processes() -> None:
+    # Story clustering keeps table state and must take one batch at a time; the enrich
+    # stage keeps its spaCy processes busy with one batch more in hand.
+    for processes in (1, 3):
+        settings = Settings(spacy_processes=processes)
+        overlap = {d.kind.name: d.batching.overlap for d in stages(settings)}
+        assert overlap == {"enrich": processes + 1, "story": 1, "index": 1, "alert": 1}
+        agents = build_app(settings, sender=RecordingSender()).app.agents
+        assert agents["wirewatch.enrich"].concurrency == processes + 1
+        assert agents["wirewatch.stories"].concurrency == 1
+
+
+def test_spacy_processes_default_to_one_fewer_than_the_usable_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streams.settings
+
+    for cores, expected in ((1, 1), (2, 1), (4, 3)):
+        monkeypatch.setattr(streams.settings, "usable_cores", lambda c=cores: c)
+        assert Settings().spacy_pool_size == expected
+    assert Settings(spacy_processes=2).spacy_pool_size == 2
+
+
+def test_usable_cores_honours_the_cpu_affinity() -> None:
+    import os
+
+    from streams.settings import usable_cores
+
+    assert 1 <= usable_cores() <= len(os.sched_getaffinity(0))
