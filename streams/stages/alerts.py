@@ -56,7 +56,13 @@ from streams.core.deadletter import event_value
 from streams.core.retry import retry
 from streams.core.send import Record
 from streams.stages.base import Stage
-from streams.stages.matching import RuleCache, match_rules, store_alerts, wait_searchable
+from streams.stages.matching import (
+    RuleCache,
+    candidate_ids,
+    match_rules,
+    store_alerts,
+    wait_searchable,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +125,11 @@ class AlertStage(Stage):
             return
         rules = await self.rules.get()
         if not rules:
+            return
+        # An article no rule could match needs no search: not even a wait to be searchable.
+        possible = candidate_ids(rules, {k: v[1] for k, v in records.items()})
+        records = {k: v for k, v in records.items() if k in possible}
+        if not records:
             return
         alias = self.settings.es_alias
         started = time.perf_counter()

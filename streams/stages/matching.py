@@ -124,6 +124,17 @@ class MatchStats:
     failed_rules: list[str] = field(default_factory=list)
 
 
+def candidate_ids(rules: Sequence[ActiveRule], records: Mapping[str, EnrichedArticle]) -> set[str]:
+    """The ids of the records some rule could match (its required terms are all there):
+    the others need no search at all, nor a wait until they are searchable."""
+    out: set[str] = set()
+    for art_id, rec in records.items():
+        terms = record_terms(rec)
+        if any(is_candidate(active.required, terms) for active in rules):
+            out.add(art_id)
+    return out
+
+
 async def match_rules(
     es: AsyncElasticsearch,
     index: str,

@@ -58,12 +58,15 @@ class FakeElasticsearch:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.msearch_failures = 0
         self.msearch_calls = 0
+        self.article_searches: list[list[str]] = []
         self.indices = self
 
     def options(self, **kwargs: Any) -> FakeElasticsearch:
         return self
 
     async def search(self, *, index: str, query: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        if index != self.rules_index:
+            self.article_searches.append(list(query["ids"]["values"]))
         if index == self.rules_index:
             hits = [{"_id": k, "_source": v} for k, v in sorted(self.rules.items())]
         else:
@@ -270,6 +273,28 @@ async def test_alert_agent_fires_once_per_story_and_explains(app: Worker) -> Non
     assert set(es.alerts) == {a["id"] for a in sent}
     letter = json.loads(letters(app)[0][1])
     assert (letter["stage"], letter["reason"]) == ("alert", "invalid_enriched")
+
+
+async def test_articles_no_rule_could_match_cost_no_search(app: Worker) -> None:
+    # The rule requires KP among the countries: an article without it is not waited for
+    # nor searched; the North Korea article is.
+    stage = app.stages["alert"]
+    assert isinstance(stage, AlertStage)
+    es: Any = stage.es
+    seed = _seed().model_copy(update={"story_id": "story-a"})
+    za = seed.model_copy(
+        update={"id": "za-1", "story_id": "story-c", "countries": ["ZA"], "entities": []}
+    )
+    for rec in (seed, za):
+        es.articles[rec.id] = rec.document()
+    agent = app.app.agents["wirewatch.alert"]
+    async with agent.test_context() as ctx:
+        await ctx.put(key=za.id.encode(), value=_bytes(za), wait=False)
+        await asyncio.sleep(0.3)
+        assert es.article_searches == [] and es.msearch_calls == 0
+        await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
+        await _settle(lambda: len(out_of(app, stage)) >= 1)
+    assert es.article_searches and all(ids == [seed.id] for ids in es.article_searches)
 
 
 async def test_alert_agent_retries_elasticsearch_outages_and_resends_its_own_redelivery(
