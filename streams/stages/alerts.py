@@ -57,6 +57,7 @@ from streams.core.retry import retry
 from streams.core.send import Record
 from streams.stages.base import Stage
 from streams.stages.matching import (
+    ActiveRule,
     RuleCache,
     candidate_ids,
     match_rules,
@@ -131,16 +132,36 @@ class AlertStage(Stage):
         records = {k: v for k, v in records.items() if k in possible}
         if not records:
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.alert_visibility_seconds
+        # Each article is matched as soon as a refresh makes it searchable: the articles one
+        # refresh showed do not wait for another that only a later refresh shows.
+        while records:
+            started = time.perf_counter()
+            visible = await wait_searchable(
+                self.es,
+                self.settings.es_alias,
+                list(records),
+                max(0.0, deadline - loop.time()),
+                first=True,
+            )
+            metrics.WAIT_SEARCHABLE_SECONDS.observe(time.perf_counter() - started)
+            if not visible:
+                for art_id in records:
+                    # Accepted by Elasticsearch, not found after a forced refresh: deleted.
+                    log.warning("alerts.not_searchable", article_id=art_id)
+                return
+            await self._fire(rules, {k: v for k, v in records.items() if k in visible})
+            records = {k: v for k, v in records.items() if k not in visible}
+
+    async def _fire(
+        self,
+        rules: list[ActiveRule],
+        records: dict[str, tuple[EventT[bytes], EnrichedArticle]],
+    ) -> None:
+        """Match the rules on these searchable records; store and send what fires."""
+        assert self.es is not None
         alias = self.settings.es_alias
-        started = time.perf_counter()
-        visible = await wait_searchable(
-            self.es, alias, list(records), self.settings.alert_visibility_seconds
-        )
-        metrics.WAIT_SEARCHABLE_SECONDS.observe(time.perf_counter() - started)
-        for art_id in set(records) - visible:
-            # Accepted by Elasticsearch but not found after a forced refresh: deleted since.
-            log.warning("alerts.not_searchable", article_id=art_id)
-            del records[art_id]
         started = time.perf_counter()
         hits, _ = await match_rules(self.es, alias, rules, {k: v[1] for k, v in records.items()})
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)

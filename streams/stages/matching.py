@@ -206,10 +206,11 @@ async def match_rules(
 
 
 async def wait_searchable(
-    es: AsyncElasticsearch, index: str, ids: Sequence[str], timeout: float
+    es: AsyncElasticsearch, index: str, ids: Sequence[str], timeout: float, *, first: bool = False
 ) -> set[str]:
     """Wait until these documents are searchable (the next scheduled refresh); after
-    `timeout` force a refresh once. Returns the ids that are searchable."""
+    `timeout` force a refresh once. Returns the ids that are searchable; with `first`, as
+    soon as any of them is."""
     wanted = set(ids)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -228,7 +229,7 @@ async def wait_searchable(
             stage=STAGE,
         )
         seen = {str(h["_id"]) for h in resp["hits"]["hits"]}
-        if seen >= wanted:
+        if seen >= wanted or (first and seen):
             return seen
         if loop.time() >= deadline:
             if forced:

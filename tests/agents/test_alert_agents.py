@@ -297,6 +297,26 @@ async def test_articles_no_rule_could_match_cost_no_search(app: Worker) -> None:
     assert es.article_searches and all(ids == [seed.id] for ids in es.article_searches)
 
 
+async def test_an_article_searchable_now_is_not_held_back_by_one_that_is_not_yet(
+    app: Worker,
+) -> None:
+    stage = app.stages["alert"]
+    assert isinstance(stage, AlertStage)
+    es: Any = stage.es
+    seed = _seed().model_copy(update={"story_id": "story-a"})
+    later = seed.model_copy(update={"id": "nk-2", "story_id": "story-b"})
+    es.articles[seed.id] = seed.document()  # `later` is indexed but not refreshed yet
+    agent = app.app.agents["wirewatch.alert"]
+    async with agent.test_context() as ctx:
+        await ctx.put(key=seed.id.encode(), value=_bytes(seed), wait=False)
+        await ctx.put(key=later.id.encode(), value=_bytes(later), wait=False)
+        await _settle(lambda: len(out_of(app, stage)) >= 1, timeout=3.0)  # visibility wait: 10 s
+        es.articles[later.id] = later.document()  # the next refresh
+        await _settle(lambda: len(out_of(app, stage)) >= 2, timeout=5.0)
+    fired = [json.loads(v)["article_id"] for _, v in out_of(app, stage)]
+    assert fired == [seed.id, later.id]
+
+
 async def test_alert_agent_retries_elasticsearch_outages_and_resends_its_own_redelivery(
     app: Worker,
 ) -> None:
