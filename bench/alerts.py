@@ -28,6 +28,7 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from bench.common import (
+    SearchablePoller,
     isolated_pipeline,
     load_articles,
     machine,
@@ -219,42 +220,17 @@ def latency(
             pub.publish(warmup)
             wait_until(lambda: len(watcher.seen) >= len(warmup) // 2, 240, "warm-up alerts")
             time.sleep(2)
-            published: dict[str, float] = {}
-            searchable: dict[str, float] = {}
-            stop = threading.Event()
-
-            def poll() -> None:
-                while not stop.is_set():
-                    pending = [i for i in published if i not in searchable]
-                    if pending:
-                        resp = es.search(
-                            index=settings.es_alias,
-                            query={"ids": {"values": pending}},
-                            size=len(pending),
-                            source=False,
-                        )
-                        now = time.time()
-                        for hit in resp["hits"]["hits"]:
-                            searchable.setdefault(hit["_id"], now)
-                    time.sleep(0.05)
-
-            poller = threading.Thread(target=poll, daemon=True)
-            poller.start()
-            interval = 1.0 / rate
-            start = time.time()
-            for i, art in enumerate(articles):
-                delay = start + i * interval - time.time()
-                if delay > 0:
-                    time.sleep(delay)
-                published[art.id] = time.time()
-                pub.publish([art])
-            wait_until(lambda: len(searchable) >= len(articles), 300, "all articles searchable")
+            with SearchablePoller(es, settings.es_alias, interval=0.05) as poller:
+                poller.offer(pub.publish, articles, rate)
+                wait_until(
+                    lambda: len(poller.searchable) >= len(articles), 300, "all articles searchable"
+                )
+                published, searchable = poller.published, poller.searchable
             # Near-duplicates among the articles share a story and fire once: wait for quiet.
             last = -1
             while last != len(watcher.seen):
                 last = len(watcher.seen)
                 time.sleep(3)
-            stop.set()
             pub.close()
         watcher.stop.set()
         to_search = [searchable[i] - published[i] for i in published if i in searchable]

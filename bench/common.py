@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -183,6 +184,57 @@ def rss_mib(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+class SearchablePoller:
+    """When each published article first shows up in searches of the alias: an `ids` search
+    every `interval` seconds, never a forced refresh (what a user would see)."""
+
+    def __init__(self, es: Any, alias: str, interval: float) -> None:
+        self.es, self.alias, self.interval = es, alias, interval
+        self.published: dict[str, float] = {}
+        self.searchable: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> SearchablePoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def offer(self, publish: Any, articles: list[Article], rate: float) -> None:
+        """Publish the articles one at a time at `rate` per second, noting when."""
+        start = time.time()
+        for i, art in enumerate(articles):
+            delay = start + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            self.published[art.id] = time.time()
+            publish([art])
+
+    def latencies(self) -> list[float]:
+        """Seconds from publish to searchable of the articles seen so far, sorted."""
+        return sorted(
+            self.searchable[i] - t for i, t in self.published.items() if i in self.searchable
+        )
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            pending = [i for i in list(self.published) if i not in self.searchable]
+            if pending:
+                resp = self.es.search(
+                    index=self.alias,
+                    query={"ids": {"values": pending}},
+                    size=len(pending),
+                    source=False,
+                )
+                now = time.time()
+                for hit in resp["hits"]["hits"]:
+                    self.searchable.setdefault(hit["_id"], now)
+            time.sleep(self.interval)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -29,7 +29,6 @@ import json
 import multiprocessing
 import resource
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +41,7 @@ from kafka.errors import KafkaError
 
 from bench.common import (
     REPO,
+    SearchablePoller,
     cpu_seconds,
     free_port,
     isolated_pipeline,
@@ -217,38 +217,10 @@ def offered_latency(
 ) -> dict[str, Any]:
     """Publish -> searchable for articles offered one at a time at `rate` per second."""
     es = make_client(settings)
-    published: dict[str, float] = {}
-    searchable: dict[str, float] = {}
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.is_set():
-            pending = [i for i in list(published) if i not in searchable]
-            if pending:
-                resp = es.search(
-                    index=settings.es_alias,
-                    query={"ids": {"values": pending}},
-                    size=len(pending),
-                    source=False,
-                )
-                now = time.time()
-                for hit in resp["hits"]["hits"]:
-                    searchable.setdefault(hit["_id"], now)
-            time.sleep(0.1)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    start = time.time()
-    for i, art in enumerate(articles):
-        delay = start + i / rate - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        published[art.id] = time.time()
-        pub.publish([art])
-    wait_until(lambda: len(searchable) >= len(articles), 300, "the offered articles")
-    stop.set()
-    poller.join()
-    seconds = sorted(searchable[i] - published[i] for i in published)
+    with SearchablePoller(es, settings.es_alias, interval=0.1) as poller:
+        poller.offer(pub.publish, articles, rate)
+        wait_until(lambda: len(poller.searchable) >= len(articles), 300, "the offered articles")
+    seconds = poller.latencies()
     return {
         "offered_articles_per_s": round(rate, 2),
         "articles": len(seconds),

@@ -82,7 +82,7 @@ class Stage(mode.Service):
 
     async def send(self, role: str, records: Sequence[Record]) -> list[Undelivered]:
         """Send to the output topic of `role` durably (`streams.core.send`), after the
-        batch taken before this one has sent (outputs keep their input order)."""
+        batch taken before this one has sent (batches go out in the order taken)."""
         await wait_turn()
         return await send_durably(self.sender, self.outputs[role], records, stage=self.name)
 

@@ -184,7 +184,9 @@ def test_a_story_alerts_once_across_rewrites_new_rules_and_restarts(
         assert {"North Korea", "Pyongyang"} <= set(seed_alert["matched_entities"])
         assert any("«sanctions»" in s for s in seed_alert["snippets"])
         assert "reports SANCTION" in seed_alert["reason"]
-        # The story id is a facet of the articles index.
+        # The story id is a facet of the articles index. (Articles no rule could match are
+        # checked without waiting for a refresh: make all six visible first.)
+        iso.es.indices.refresh(index=iso.settings.es_alias)
         facet = iso.es.search(
             index=iso.settings.es_alias,
             size=0,
