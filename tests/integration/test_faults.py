@@ -22,7 +22,7 @@ from processors.ingest import article_from_mapping
 from processors.models import Article
 from streams.logs import delivery_counts, retries
 from streams.operations.ops import read_topic
-from streams.publishing.publisher import Publisher
+from streams.publishing.publisher import Publisher, PublishReport
 from streams.settings import Settings
 from streams.stack import local as stack
 from tests.integration.conftest import Isolated, isolation, stop_process
@@ -67,25 +67,38 @@ def articles(n: int) -> list[Article]:
 
 
 def run_with_fault(
-    iso: Isolated, fault: Callable[[Isolated, list], None], worker_env: dict[str, str] | None = None
+    iso: Isolated,
+    fault: Callable[..., None],
+    worker_env: dict[str, str] | None = None,
+    during_fault: int = 0,
 ) -> dict[str, int]:
     """Publish, let the worker start indexing, inject the fault, wait, check the invariants.
+    With `during_fault`, the fault is also given a function that publishes the last
+    `during_fault` articles, to call once it is under way.
 
     Returns how many index-agent deliveries each fault may have repeated (for the bound).
     """
     batch = articles(N_ARTICLES)
     published = {a.id for a in batch}
     assert len(published) == N_ARTICLES
+    before, later = batch[: N_ARTICLES - during_fault], batch[N_ARTICLES - during_fault :]
     audit = {"WIREWATCH_AUDIT_DELIVERIES": "true", "WIREWATCH_LOG_JSON": "true"}
     iso.env.update(audit)  # every worker of this test, restarted ones too
     workers = [iso.start_worker(env=worker_env)]
     try:
         pub = Publisher(iso.settings)
-        assert not pub.publish(batch).errors
-        pub.close()
+        assert not pub.publish(before).errors
         iso.wait_for(lambda: len(iso.indexed_ids()) >= 30, 180, "indexing to start")
         assert len(iso.indexed_ids()) < N_ARTICLES, "the fault must come mid-stream"
-        fault(iso, workers)
+        reports: list[PublishReport] = []
+        if later:
+            # The fault publishes these once it is under way (e.g. the node is down), so
+            # the pipeline meets the fault however fast it went before.
+            fault(iso, workers, lambda: reports.append(pub.publish(later)))
+            assert reports and not reports[0].errors
+        else:
+            fault(iso, workers)
+        pub.close()
 
         def settled() -> bool:
             dead = {
@@ -156,13 +169,19 @@ def test_worker_killed_then_restarted_with_dynamic_membership(iso: Isolated) -> 
 def test_elasticsearch_stopped_for_20_seconds_mid_stream(
     iso: Isolated, private_stack: Settings
 ) -> None:
-    def outage(iso: Isolated, workers: list) -> None:
+    def outage(iso: Isolated, workers: list, publish_rest: Callable[[], None]) -> None:
         stack._stop(stack.es_service(private_stack))
+        publish_rest()  # these reach the index stage while the node is down
         time.sleep(22)
         assert workers[0].poll() is None, "the worker must ride out the outage"
         stack.es_up(private_stack)
 
-    run_with_fault(iso, outage, worker_env={"WIREWATCH_WORKER_INSTANCE_ID": "fault-worker-2"})
+    run_with_fault(
+        iso,
+        outage,
+        worker_env={"WIREWATCH_WORKER_INSTANCE_ID": "fault-worker-2"},
+        during_fault=60,
+    )
     assert retries(iso.worker_log(), stage="index") > 0  # the bulk writer waited it out
 
 
