@@ -32,6 +32,7 @@ from faust.types import EventT
 from kafka import TopicPartition
 
 from processors.errors import WirewatchError
+from streams.clients import indices
 from streams.clients.elastic import BulkWriter, make_async_client
 from streams.clients.indices import create_index, index_name, switch_alias, write_index
 from streams.core.batches import Isolation, run_batch
@@ -278,6 +279,7 @@ def reindex(
         if es.indices.exists(index=new_index):
             raise WirewatchError(f"index {new_index!r} exists already; pick another --version")
         create_index(es, new_index)
+        indices.pause_refresh(es, new_index)  # behind no alias until the switch (resume_refresh)
         report = ReindexReport(new_index=new_index, old_indices=[current] if current else [])
         prior = live_story_ids(es, alias)
         asyncio.run(_build(settings, report, prior, from_offset, since, progress, switch, es))
@@ -331,6 +333,7 @@ async def _build(
             position = dict(end)
             if pending < 50 or report.passes >= 10:
                 break
+        indices.resume_refresh(es_sync, report.new_index)
         if switch:
             report.old_indices = switch_alias(es_sync, settings.es_alias, report.new_index)
             report.switched = True

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
+import streams.operations.reindex
 from streams.clients.indices import write_index
 from streams.core.send import Record
 from streams.operations.ops import list_dead_letters, replay_dead_letters
@@ -106,8 +108,21 @@ def test_reindex_builds_a_new_index_and_switches_the_alias(
     assert not es.indices.exists(index=f"{alias}-v2")
     assert write_index(es, alias) == before
 
+    # The new index is filled without scheduled refreshes, and behind the alias with them.
+    paused: list[str] = []
+    real_run_range = streams.operations.reindex._run_range
+
+    async def run_range(*args: Any) -> None:
+        new = args[4].new_index  # (chain, consumer, start, end, report, progress, total)
+        got = es.indices.get_settings(index=new, name="index.refresh_interval")
+        paused.append(got[new]["settings"]["index"]["refresh_interval"])
+        await real_run_range(*args)
+
+    monkeypatch.setattr("streams.operations.reindex._run_range", run_range)
     progress: list[tuple[int, int]] = []
     result = reindex(es, isolated.settings, progress=lambda d, t: progress.append((d, t)))
+    monkeypatch.undo()
+    assert paused[0] == "-1" and paused[-1] == "1s"  # before the switch / the pass after it
     assert before == f"{alias}-v1" and result.new_index == f"{alias}-v2"
     assert result.switched and result.old_indices == [before]
     assert write_index(es, alias) == f"{alias}-v2"
