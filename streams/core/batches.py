@@ -25,12 +25,12 @@ Overlap: a stage may run several batches at once (agent concurrency, the enrich 
 next batch is taken and decoded while spaCy works on the current one, the previous one is
 sent meanwhile). `InOrder` keeps them in the order they were taken: a batch sends its
 output records (`wait_turn`, called by `Stage.send`) and returns for its ack only after the
-batch taken before it has finished, while the expensive middle of each batch overlaps.
-Batches go out, and are acked, in the order they were taken. The copies of an agent fill
-their batches from one queue at the same time, so two batches may interleave records of a
-partition: record order within a partition is kept between batches, not strictly. Nothing
-depends on it: the index keeps an article's newest version (external versions), and the
-guarded consumer waits for a record another batch still holds (in flight, not a hole).
+batch taken before it has finished, while the expensive middle of each batch overlaps. The
+copies of an agent fill their batches from one queue at the same time, so two batches may
+interleave records of a partition: record order within a partition is kept between
+batches, not strictly. Nothing depends on it: the index keeps an article's newest version
+(external versions), and the guarded consumer waits for a record another batch still holds
+(in flight, not a hole).
 """
 
 from __future__ import annotations
