@@ -225,7 +225,7 @@ def latency(
                 wait_until(
                     lambda: len(poller.searchable) >= len(articles), 300, "all articles searchable"
                 )
-                published, searchable = poller.published, poller.searchable
+                published, to_search = poller.published, poller.latencies()
             # Near-duplicates among the articles share a story and fire once: wait for quiet.
             last = -1
             while last != len(watcher.seen):
@@ -233,7 +233,6 @@ def latency(
                 time.sleep(3)
             pub.close()
         watcher.stop.set()
-        to_search = [searchable[i] - published[i] for i in published if i in searchable]
         to_alert = [watcher.seen[i] - published[i] for i in published if i in watcher.seen]
         out = {
             "articles": len(articles),

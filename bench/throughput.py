@@ -111,18 +111,19 @@ class Meter:
 
     def __init__(self, settings: Settings, workers: list[int]) -> None:
         self.workers = workers
-        self.kafka = kafka_service(settings).pid()
-        self.es = es_service(settings).pid()
-        if self.kafka is None or self.es is None:
+        kafka, es = kafka_service(settings).pid(), es_service(settings).pid()
+        if kafka is None or es is None:
             raise SystemExit("benchmark: the local Kafka and Elasticsearch must be running")
+        self.kafka: int = kafka
+        self.es: int = es
 
     def read(self) -> dict[str, float]:
         spacy = sum(cpu_seconds(p) for w in self.workers for p in process_tree(w)[1:])
         return {
             "worker_main": sum(cpu_seconds(w) for w in self.workers),
             "spacy": spacy,
-            "kafka": cpu_seconds(self.kafka) if self.kafka else 0.0,
-            "elasticsearch": cpu_seconds(self.es) if self.es else 0.0,
+            "kafka": cpu_seconds(self.kafka),
+            "elasticsearch": cpu_seconds(self.es),
             "bench_process": time.process_time(),
         }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.common import process_tree
 from processors.ingest import article_from_mapping
 from streams.logs import delivery_counts
 from streams.publishing.publisher import Publisher
@@ -39,19 +40,13 @@ def by_partition(iso: Isolated, topic: str) -> dict[int, list[str]]:
 
 
 def spacy_processes(worker_pid: int) -> int:
-    """Children of the worker that run the model (multiprocessing spawn workers)."""
+    """Descendants of the worker that run the model (multiprocessing spawn workers)."""
     count = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in process_tree(worker_pid)[1:]:
         try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
+            count += b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == worker_pid and b"spawn_main" in cmdline:
-            count += 1
     return count
 
 
