@@ -71,6 +71,22 @@ class Isolated:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def log_tails(self, chars: int = 4000) -> str:
+        """Every worker's warnings and offset events, then the end of its log (a restarted
+        worker writes its own)."""
+        out = []
+        for path in sorted(self.logs.glob("*.log")):
+            text = path.read_text(errors="replace")
+            notable = [
+                line[:400]
+                for line in text.splitlines()
+                if '"offsets.' in line or "WARN" in line or "ERROR" in line or "CRIT" in line
+            ]
+            out.append(f"--- {path.name}: warnings and offset events ---\n")
+            out.append("\n".join(notable[-30:]) + "\n")
+            out.append(f"--- {path.name} tail ---\n{text[-chars:]}\n")
+        return "".join(out)
+
     def wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,8 +94,7 @@ class Isolated:
                 return
             time.sleep(0.5)
         raise AssertionError(
-            f"timed out after {timeout:.0f}s waiting for {what}\n"
-            f"--- worker log tail ---\n{self.worker_log()[-4000:]}"
+            f"timed out after {timeout:.0f}s waiting for {what}\n" + self.log_tails()
         )
 
     def indexed_ids(self) -> set[str]:
