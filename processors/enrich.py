@@ -25,7 +25,7 @@ from processors.language import UNDETERMINED, detect_language
 from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 
-ENRICHMENT_VERSION = "0.3.1"
+ENRICHMENT_VERSION = "0.3.2"
 """0.3.1: entity kinds (platforms, clubs, diseases, events, time zones, tests), one value per
 organisation in an article (acronyms, legal forms, agency credits), seeded lone surnames."""
 LABELS = components.LABELS

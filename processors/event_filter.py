@@ -7,7 +7,8 @@ Three layers, applied after a rule's lemma, part of speech and context matched
   film or a deal is no victim ("fires Arsenal win", "was shot in South Africa", "struck a
   deal"); a rule names such objects in `object_not` (`events.yaml`, `&not_victims`), or
   says the verb must have an object (`needs_object`: "press Iran to ...") or must have
-  none (`intransitive`: "demonstrated many attributes" is no protest).
+  none (`intransitive`: "demonstrated many attributes" is no protest). For the fragile
+  types, a bare noun after "in" is a role or a manner (`role_noun`: "in attack").
 - **Domain** (`quiet_share`): the share of an article's sentences that read like sport or
   entertainment (a score like "2-1", "match", "striker", "album", "film"). In such an
   article the figurative-prone types lose confidence in proportion (`domain_factor`);
@@ -99,6 +100,19 @@ def frame_fits(
     heads = {t.lemma_.lower() for t in (*objects, *goals)} | {t.lower_ for t in objects}
     heads |= {t.ent_type_.lower() for t in (*objects, *goals) if t.ent_type_}  # "money"
     return not heads & object_not
+
+
+def role_noun(token: Token) -> bool:
+    """A bare singular noun after "in": a role or a manner ("good moments in attack",
+    "resigned in protest"), not the event ("killed in an attack", "in attacks on"). Checked
+    for the fragile types only: "remanded in custody" is an arrest."""
+    return (
+        token.pos_ == "NOUN"
+        and token.lower_ == token.lemma_.lower()  # singular
+        and token.dep_ == "pobj"
+        and token.head.lower_ == "in"
+        and not any(True for _ in token.children)
+    )
 
 
 def quiet_share(doc: Doc) -> float:

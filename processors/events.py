@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from processors.components import LABELS
-from processors.event_filter import domain_factor, frame_fits, quiet_share
+from processors.event_filter import FRAGILE, domain_factor, frame_fits, quiet_share, role_noun
 from processors.event_filter import facet_types as facet_types  # the `event_types` facet
 from processors.gazetteer import Gazetteer, load_gazetteer
 
@@ -171,6 +171,8 @@ def rule_fits(rule: EventRule, token: Token) -> bool:
         if near & rule.context_not:
             return False
     if not frame_fits(token, rule.object_not, rule.needs_object, rule.intransitive):
+        return False
+    if rule.type in FRAGILE and role_noun(token):
         return False
     gov = _governor(token)
     gov_lemma = gov.lemma_.lower() if gov is not None else ""

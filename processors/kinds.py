@@ -5,6 +5,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
 - time zones and tests are no entities ("BST", "PCR"); diseases, named events,
   competitions and awards are MISC ("COVID-19", "Brexit", "Oscar"); ethnic and religious
   groups are NORP without a country ("Hutu") (`data/kinds.yaml`);
+- a single word the model calls an organisation is a person when it is the surname of
+  someone the article names in full ("Aubameyang" beside "Pierre-Emerick Aubameyang");
 - a name the model calls a person is an organisation when the gazetteer knows it as one
   ("Twitter") or its last word is an organisation's ("Cal Fire", "Wigan Warriors"); a
   country the model calls a person is the country;
@@ -197,6 +199,20 @@ def _surname_words(spans: Iterable[Span], person_titles: frozenset[str]) -> set[
     return out
 
 
+def _as_person(
+    span: Span, decision: Decision, gaz: Gazetteer, relink: Relink, surnames: set[str]
+) -> Decision:
+    """An organisation-labelled single word that is the surname of a person named in full in
+    the article, and no organisation the gazetteer knows, is that person ("Aubameyang fires
+    Arsenal win" beside "Pierre-Emerick Aubameyang")."""
+    if decision[0] != "ORG" or len(span) != 1 or alias_key(span_text(span)) not in surnames:
+        return decision
+    entry = gaz.lookup(span_text(span))
+    if entry is not None and entry.kind != "person":
+        return decision
+    return relink(_with_label(span, "PERSON"))
+
+
 def _listed(
     span: Span, decision: Decision, relink: Relink, kinds: Kinds, protected: set[str]
 ) -> Decision | None:
@@ -330,6 +346,11 @@ def revise(
     body_text = doc.text[cut:] if headline else ""
     body = [s for s in spans if s.start_char > cut] if headline else []
     protected = _surname_words(spans, gaz.person_titles)
+    surnames = {
+        alias_key(span_text(s, gaz.person_titles).split()[-1])
+        for s in spans
+        if s.label_ == "PERSON" and is_full_name(span_text(s, gaz.person_titles))
+    }
     kept_spans: list[Span] = []
     kept: list[Decision] = []
     for span, decision in zip(spans, decided, strict=True):
@@ -355,6 +376,7 @@ def revise(
             decision = listed
         else:
             decision = _as_org(new, decision, gaz, relink, protected)
+            decision = _as_person(new, decision, gaz, relink, surnames)
         kept_spans.append(new)
         kept.append(decision)
     kept = _follow_longer(kept_spans, kept, relink, protected)

@@ -81,6 +81,18 @@ def test_clubs_in_a_sport_report() -> None:
     assert ("England", "GPE", "United Kingdom") in got  # a national team is its country
 
 
+def test_headline_surname_called_an_organisation_is_the_person() -> None:
+    got = _run(
+        "Watford lose as Aubameyang fires Arsenal win\n\nPierre-Emerick Aubameyang fired "
+        "Arsenal to a win over Watford . Aubameyang posted on Twitter .",
+        [("Watford", "ORG"), ("Aubameyang", "ORG"), ("Arsenal", "ORG"),
+         ("Pierre-Emerick Aubameyang", "PERSON"), ("Arsenal", "ORG"), ("Watford", "ORG"),
+         ("Aubameyang", "ORG"), ("Twitter", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "PERSON") == {"Pierre-Emerick Aubameyang"}
+    assert "Aubameyang" not in {t for t, lab, _ in got if lab == "ORG"}
+
+
 def test_player_with_result_verbs_stays_a_person() -> None:
     got = _run(
         "Andy Roddick beat Kevin Kim in the tennis tournament final . Kim lost the match .",
