@@ -5,6 +5,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
 - time zones and tests are no entities ("BST", "PCR"); diseases, named events,
   competitions and awards are MISC ("COVID-19", "Brexit", "Oscar"); ethnic and religious
   groups are NORP without a country ("Hutu") (`data/kinds.yaml`);
+- a name right after "film", "band", "album" ... or right before "singer", "frontman" is a
+  work or an act, neither person nor organisation, and is dropped;
 - a single word the model calls an organisation is a person when it is the surname of
   someone the article names in full ("Aubameyang" beside "Pierre-Emerick Aubameyang");
 - a name the model calls a person is an organisation when the gazetteer knows it as one
@@ -34,7 +36,7 @@ from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.people import is_full_name
-from processors.spans import Link, headline_span, span_text, title_cased, title_end
+from processors.spans import Link, headline_span, named_work, span_text, title_cased, title_end
 
 Decision = tuple[str, Link]
 Relink = Callable[[Span], Decision]
@@ -67,6 +69,8 @@ class Kinds:
     team_before: frozenset[str]
     team_after: frozenset[str]
     role_words: frozenset[str] = frozenset()
+    work_before: frozenset[str] = frozenset()
+    act_after: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -100,6 +104,8 @@ def load_kinds() -> Kinds:
         team_before=frozenset(w.casefold() for w in words("team_before")),
         team_after=frozenset(w.casefold() for w in words("team_after")),
         role_words=words("role_words"),
+        work_before=frozenset(w.casefold() for w in words("work_before")),
+        act_after=frozenset(w.casefold() for w in words("act_after")),
     )
 
 
@@ -369,6 +375,8 @@ def revise(
             new = cut_span
         if new is not span:
             decision = relink(new)
+        if decision[0] in {"PERSON", "ORG"} and named_work(new, kinds.work_before, kinds.act_after):
+            continue
         listed = _listed(new, decision, relink, kinds, protected)
         if listed is not None:
             if not listed[0]:

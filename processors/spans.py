@@ -75,3 +75,20 @@ def headline_span(span: Span, body: list[Span], body_text: str) -> Span | None:
         if label is not None:
             return Span(span.doc, span.start, end, label=label)
     return None
+
+
+_SKIP_BEFORE: Final = frozenset({"the", "including", "like", "such", "as"})
+
+
+def named_work(span: Span, before: frozenset[str], after: frozenset[str]) -> bool:
+    """Whether the words around a name make it a film, a show or a band: a word of `before`
+    right before it ("horror film The Grudge", "films including Jungle Fever"; "the",
+    "including", "such as" may come between) or a word of `after` right after it ("the
+    Libertines singer")."""
+    doc = span.doc
+    i = span.start - 1
+    while i >= 0 and doc[i].lower_ in _SKIP_BEFORE and span.start - i <= 3:
+        i -= 1
+    if i >= 0 and doc[i].lower_ in before:
+        return True
+    return span.end < len(doc) and doc[span.end].lower_ in after

@@ -93,6 +93,19 @@ def test_headline_surname_called_an_organisation_is_the_person() -> None:
     assert "Aubameyang" not in {t for t, lab, _ in got if lab == "ORG"}
 
 
+def test_films_and_bands_are_neither_people_nor_organisations() -> None:
+    got = _run(
+        "Sony horror film The Grudge starred Sarah Gellar . Boy band McFly played "
+        ". The former Libertines singer Pete Doherty joined films including Jungle Fever "
+        ". Film director Spike Lee and the band's label EMI agreed .",
+        [("The Grudge", "ORG"), ("Sarah Gellar", "PERSON"), ("McFly", "PERSON"),
+         ("Libertines", "ORG"), ("Pete Doherty", "PERSON"),
+         ("Jungle Fever", "PERSON"), ("Spike Lee", "PERSON"), ("EMI", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "PERSON") == {"Sarah Gellar", "Pete Doherty", "Spike Lee"}
+    assert _facet(got, "ORG") == {"EMI"}
+
+
 def test_player_with_result_verbs_stays_a_person() -> None:
     got = _run(
         "Andy Roddick beat Kevin Kim in the tennis tournament final . Kim lost the match .",
