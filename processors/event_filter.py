@@ -74,7 +74,8 @@ class _Typed(Protocol):
 def frame_fits(
     token: Token, object_not: frozenset[str], needs_object: bool, intransitive: bool
 ) -> bool:
-    """Whether a trigger's object (and "to"/"into"/"on"/"for" goal) allows the event reading.
+    """Whether a trigger's object (and "to"/"into"/"on"/"for" goal, and the verb of its
+    clause: "refused to comment") allows the event reading.
 
     An object matches `object_not` by lemma, text or entity label ("money": "$1bn").
     """
@@ -97,7 +98,8 @@ def frame_fits(
         for g in c.children
         if g.dep_ == "pobj"
     ]
-    heads = {t.lemma_.lower() for t in (*objects, *goals)} | {t.lower_ for t in objects}
+    clauses = [c for c in token.children if c.dep_ == "xcomp"]  # "refused to comment"
+    heads = {t.lemma_.lower() for t in (*objects, *goals, *clauses)} | {t.lower_ for t in objects}
     heads |= {t.ent_type_.lower() for t in (*objects, *goals) if t.ent_type_}  # "money"
     return not heads & object_not
 
@@ -113,6 +115,14 @@ def role_noun(token: Token) -> bool:
         and token.head.lower_ == "in"
         and not any(True for _ in token.children)
     )
+
+
+def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool:
+    """Whether a trigger reads as no event: a fragile type's bare noun after "in"
+    (`role_noun`), or a verb with one of the rule's `particles` ("sign up", "back down")."""
+    if event_type in FRAGILE and role_noun(token):
+        return True
+    return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)
 
 
 def quiet_share(doc: Doc) -> float:

@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from processors.components import LABELS
-from processors.event_filter import FRAGILE, domain_factor, frame_fits, quiet_share, role_noun
+from processors.event_filter import domain_factor, figurative, frame_fits, quiet_share
 from processors.event_filter import facet_types as facet_types  # the `event_types` facet
 from processors.gazetteer import Gazetteer, load_gazetteer
 
@@ -57,6 +57,7 @@ class EventRule:
     object_not: frozenset[str] = frozenset()
     needs_object: bool = False
     intransitive: bool = False
+    particle_not: frozenset[str] = frozenset()  # "sign up", "back down"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def parse_event_rules(data: dict[str, Any]) -> EventRules:
                 object_not=low("object_not"),
                 needs_object=bool(r.get("needs_object", False)),
                 intransitive=bool(r.get("intransitive", False)),
+                particle_not=low("particle_not"),
             )
         )
     by_lemma: dict[str, list[EventRule]] = {}
@@ -172,7 +174,7 @@ def rule_fits(rule: EventRule, token: Token) -> bool:
             return False
     if not frame_fits(token, rule.object_not, rule.needs_object, rule.intransitive):
         return False
-    if rule.type in FRAGILE and role_noun(token):
+    if figurative(token, rule.type, rule.particle_not):
         return False
     gov = _governor(token)
     gov_lemma = gov.lemma_.lower() if gov is not None else ""
