@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+import structlog
 from faust.sensors import Monitor
 from faust.streams import Stream
 from faust.types import TP, StreamT, TopicT
@@ -34,6 +35,8 @@ from streams.settings import Settings
 from streams.stages.base import Stage
 from streams.stages.index import IndexStage
 from streams.topology import StageDecl, stages, topics
+
+log = structlog.get_logger(__name__)
 
 
 class WirewatchApp(faust.App):
@@ -160,8 +163,10 @@ def _add_agent(app: faust.App, decl: StageDecl, source: TopicT, stage: Stage) ->
         # `overlap` copies of this body share the source's queue (Faust agent concurrency);
         # each batch finishes, and is acked, in the order it was taken.
         async for events in cast(Stream[bytes], stream).take_events(size, within=within):
+            log.debug("agent.batch_taken", stage=stage.name, size=len(events))
             async with order.turn():
                 await run_batch(stage.name, stage.run, events, stage.isolation)
+            log.debug("agent.batch_done", stage=stage.name, size=len(events))
 
     app.agent(source, name=decl.agent, concurrency=decl.batching.overlap)(agent)
 

@@ -56,6 +56,7 @@ log = structlog.get_logger(__name__)
 EXIT_FAIL_STOP = 70
 SHUTDOWN_GRACE_SECONDS = 30.0
 TRACEBACK_CHARS = 1500
+TURN_WARN_SECONDS = 30.0
 
 Work = Callable[[Sequence[EventT[bytes]]], Awaitable[None]]
 DeadLetterSink = Callable[[EventT[bytes], str, str, str], Awaitable[None]]
@@ -136,9 +137,15 @@ class Turn:
     finished: asyncio.Future[None]
 
     async def wait(self) -> None:
-        """Return once the batch taken before this one has finished."""
-        if self.previous is not None and not self.previous.done():
-            await asyncio.shield(self.previous)
+        """Return once the batch taken before this one has finished (a batch that waits
+        long for its turn is logged every `TURN_WARN_SECONDS`)."""
+        waited = 0.0
+        while self.previous is not None and not self.previous.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self.previous), TURN_WARN_SECONDS)
+            except TimeoutError:
+                waited += TURN_WARN_SECONDS
+                log.warning("batch.turn_waiting", seconds=waited)
 
     def finish(self) -> None:
         if not self.finished.done():

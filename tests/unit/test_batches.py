@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 from elasticsearch import ConnectionError as ESConnectionError
 
 from streams.core import batches
@@ -195,3 +197,30 @@ async def test_a_cancelled_batch_lets_the_next_one_go() -> None:
 
 async def test_outside_a_turn_nothing_waits() -> None:
     await asyncio.wait_for(batches.wait_turn(), 0.1)
+
+
+async def test_a_batch_waiting_long_for_its_turn_is_logged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batches, "TURN_WARN_SECONDS", 0.02)
+    order = batches.InOrder()
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        async with order.turn():
+            await release.wait()
+
+    async def waiting() -> None:
+        async with order.turn():
+            await batches.wait_turn()
+
+    first = asyncio.ensure_future(slow())
+    await asyncio.sleep(0)
+    with structlog.testing.capture_logs() as logs:
+        second = asyncio.ensure_future(waiting())
+        await asyncio.sleep(0.07)
+        release.set()
+        await asyncio.gather(first, second)
+    waits = [e for e in logs if e["event"] == "batch.turn_waiting"]
+    assert waits and waits[0]["log_level"] == "warning"
+    assert [e["seconds"] for e in waits] == sorted(e["seconds"] for e in waits)
