@@ -46,6 +46,8 @@ PLACE_LABELS: Final = frozenset({"GPE", "LOC", "FAC"})
 _TRIM_THE: Final = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP"})
 _POSSESSIVE_TOKENS: Final = POSSESSIVE_TOKENS
 _TITLE_CASE_SHARE: Final = 0.6
+SMALL_TOWN_POPULATION: Final = 100_000
+"""Towns below this are no place when the name is one word of a longer name."""
 
 for _name in ("canonical", "entity_id", "country"):
     if not Span.has_extension(_name):
@@ -73,6 +75,17 @@ def _part_of_longer_name(span: Span) -> bool:
         if nxt.is_title and not nxt.is_sent_start:
             return True
     return False
+
+
+def _small_town_in_a_name(span: Span, entry: GazetteerEntry) -> bool:
+    """A one-word match on a small town that is a word of a longer name ("Liberal" in
+    "Liberal Democrat", "Bank" in "Bank of England") or follows "the" ("the Bank", "the
+    Panorama section"): towns take no article."""
+    small = entry.kind == "city" and entry.population < SMALL_TOWN_POPULATION
+    if not small or len(span) != 1:
+        return False
+    the = span.start > 0 and span.doc[span.start - 1].lower_ == "the"
+    return the or _part_of_longer_name(span)
 
 
 def merge_entities(
@@ -287,6 +300,8 @@ class Linker:
         """(label, link) of one entity, before person grouping."""
         label = span.label_
         entry = None if label == "PERSON" else self.gazetteer.lookup(span.text)
+        if entry is not None and _small_town_in_a_name(span, entry):
+            entry = None
         if entry is not None and label in LABELS:
             if entry.kind == "org" and label not in PLACE_LABELS:
                 return "ORG", Link(entry.canonical, entry.id, entry.country)

@@ -28,11 +28,17 @@ import yaml
 TIER_COUNTRY: Final = 0
 TIER_CAPITAL: Final = 1
 TIER_CITY: Final = 2
-TIER_REGION: Final = 3
 
 # Cities at least this big are matched in text even where the model missed them; smaller
 # ones are only used to resolve a place the model already found.
 MATCH_CITY_POPULATION: Final = 1_000_000
+# Regions rank among cities as if they had these populations: states and provinces
+# outrank towns and mid-sized cities of the same name, lower subdivisions small towns.
+MAJOR_REGION_WEIGHT: Final = 1_000_000
+REGION_WEIGHT: Final = 200_000
+_MAJOR_SUBDIVISIONS: Final = frozenset(
+    {"State", "Province", "Region", "Country", "Nation", "Autonomous region", "Territory"}
+)
 # Capitals of countries at least this big stand for their country's government.
 CAPITAL_COUNTRY_POPULATION: Final = 1_000_000
 
@@ -242,9 +248,13 @@ def load_gazetteer() -> Gazetteer:
         name = sub.name
         if len(name) < 4 or alias_key(name) in not_places:
             continue
+        # A state or province outranks a town of its name ("Florida" is the US state, not
+        # the Cuban town); a lower subdivision outranks a small city ("Westminster").
+        top = sub.parent_code is None and sub.type in _MAJOR_SUBDIVISIONS
         entry = GazetteerEntry(
             id=f"region:{sub.code}", canonical=name, label="GPE", country=sub.country_code,
-            kind="region", tier=TIER_REGION,
+            kind="region", tier=TIER_CITY,
+            population=MAJOR_REGION_WEIGHT if top else REGION_WEIGHT,
         )  # fmt: skip
         b.add([name], entry, match=False)
 

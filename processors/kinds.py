@@ -3,7 +3,8 @@
 Runs inside `wirewatch_linker` after the gazetteer lookup and before person grouping:
 
 - time zones and tests are no entities ("BST", "PCR"); diseases, named events,
-  competitions and awards are MISC ("COVID-19", "Brexit", "Oscar"); ethnic and religious
+  competitions and awards are MISC ("COVID-19", "Brexit", "Oscar", and any name ending in
+  "Championships", "Convention", "Cup", "Award" ...); ethnic and religious
   groups are NORP without a country ("Hutu") (`data/kinds.yaml`);
 - a name right after "film", "band", "album" ... or right before "singer", "frontman" is a
   work or an act, neither person nor organisation, and is dropped;
@@ -71,6 +72,7 @@ class Kinds:
     role_words: frozenset[str] = frozenset()
     work_before: frozenset[str] = frozenset()
     act_after: frozenset[str] = frozenset()
+    event_heads: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -106,6 +108,7 @@ def load_kinds() -> Kinds:
         role_words=words("role_words"),
         work_before=frozenset(w.casefold() for w in words("work_before")),
         act_after=frozenset(w.casefold() for w in words("act_after")),
+        event_heads=words("event_heads"),
     )
 
 
@@ -229,7 +232,8 @@ def _listed(
     placed = placed or key in protected  # "Oscar" in an article about Oscar Pistorius
     if key in kinds.drop and not placed:
         return "", link
-    if key in kinds.misc and not placed:
+    named_event = label in {"PERSON", "ORG"} and span[-1].text in kinds.event_heads
+    if (key in kinds.misc or named_event) and not placed:
         return relink(_with_label(span, "EVENT"))
     if key in kinds.groups and label in {"PERSON", "ORG", "NORP", "GPE"} and not placed:
         return "NORP", Link(link.canonical, f"norp:{slug(link.canonical)}", None)

@@ -44,6 +44,10 @@ def test_alias_key(text: str, key: str) -> None:
         ("UNSC", "org:united-nations-security-council", None, "ORG"),
         ("Security Council", "org:united-nations-security-council", None, "ORG"),
         ("Gujarat", "region:IN-GJ", "IN", "GPE"),
+        # A state outranks a town of its name; a London borough a mid-sized US city.
+        ("Florida", "region:US-FL", "US", "GPE"),
+        ("Westminster", "region:GB-WSM", "GB", "GPE"),
+        ("Leeds", "city:2644688", "GB", "GPE"),
     ],
 )
 def test_variants_resolve(surface: str, entity_id: str, country: str | None, label: str) -> None:

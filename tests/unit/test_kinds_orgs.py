@@ -106,6 +106,31 @@ def test_films_and_bands_are_neither_people_nor_organisations() -> None:
     assert _facet(got, "ORG") == {"EMI"}
 
 
+def test_names_ending_in_an_event_word_are_events() -> None:
+    got = _run(
+        "The IAAF World Cross Country Championships and the Republican National Convention "
+        "opened . Foxx won a Screen Actors Guild Award . The Arab League met .",
+        [("IAAF World Cross Country Championships", "ORG"),
+         ("Republican National Convention", "ORG"), ("Foxx", "PERSON"),
+         ("Screen Actors Guild Award", "PERSON"), ("Arab League", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "ORG") == {"Arab League"}
+    assert _facet(got, "PERSON") == {"Foxx"}
+    assert {t for t, lab, _ in got if lab == "EVENT"} == {
+        "IAAF World Cross Country Championships", "Republican National Convention",
+        "Screen Actors Guild Award",
+    }  # fmt: skip
+
+
+def test_a_small_town_inside_a_longer_name_or_after_the_is_no_place() -> None:
+    got = _run(
+        "Liberal Democrat leaders said the Bank would act . Golden , Colorado is a town .",
+        [("Liberal", "NORP"), ("Bank", "ORG"), ("Golden", "GPE"), ("Colorado", "GPE")],
+    )
+    places = {c for _, lab, c in got if lab == "GPE"}
+    assert places == {"Golden", "Colorado"}  # the town itself, written alone, stays a place
+
+
 def test_player_with_result_verbs_stays_a_person() -> None:
     got = _run(
         "Andy Roddick beat Kevin Kim in the tennis tournament final . Kim lost the match .",
