@@ -26,8 +26,9 @@ from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 
 ENRICHMENT_VERSION = "0.3.2"
-"""0.3.1: entity kinds (platforms, clubs, diseases, events, time zones, tests), one value per
-organisation in an article (acronyms, legal forms, agency credits), seeded lone surnames."""
+"""0.3.2: films and bands dropped, a headline surname is its person, names ending in an event
+word are events, small towns inside longer names are no place; trigger particles and role
+nouns (0.3.1: entity kinds, one value per organisation, seeded lone surnames)."""
 LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})
