@@ -13,6 +13,7 @@ The producer side is a `Sender`: the Faust producer of a worker (`streams.client
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,6 +22,9 @@ from streams.core.faults import RetryLater, classify
 from streams.core.retry import RetryPolicy, retry
 
 PRODUCE_POLICY = RetryPolicy(base=0.5, cap=30.0)
+ACK_TIMEOUT_SECONDS = 60.0
+"""A record the broker has not acknowledged within this long is sent again (a retry, logged)
+instead of holding its batch, and the partition behind it, silently."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ async def send_durably(
                 last = _sort(exc, record, failed, refused)
         for record, ack in acks:
             try:
-                await ack
+                await asyncio.wait_for(asyncio.shield(ack), ACK_TIMEOUT_SECONDS)
             except Exception as exc:
                 last = _sort(exc, record, failed, refused)
         pending = failed

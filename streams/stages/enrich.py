@@ -49,6 +49,8 @@ from streams.core.send import Record
 from streams.stages.base import Stage
 
 log = structlog.get_logger(__name__)
+SLOW_BATCH_SECONDS = 60.0
+"""A spaCy batch still running after this long is logged (and again each time it passes)."""
 
 
 class EnrichmentCrashed(Exception):
@@ -120,7 +122,14 @@ class EnrichStage(Stage):
         pool = self.pool
         assert pool is not None
         try:
-            return await loop.run_in_executor(pool, call)
+            future = loop.run_in_executor(pool, call)
+            waited = 0.0
+            while True:  # a batch far slower than usual is logged, never cut short
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), SLOW_BATCH_SECONDS)
+                except TimeoutError:
+                    waited += SLOW_BATCH_SECONDS
+                    log.warning("enrich.slow_batch", articles=len(articles), seconds=waited)
         except BrokenProcessPool as exc:
             # A process died under this batch: start a new pool (once, though every batch
             # in the broken pool fails). If it cannot load the model, nothing can be enriched

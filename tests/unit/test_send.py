@@ -13,6 +13,7 @@ from kafka import errors as kafka_errors
 
 from processors.errors import InvalidArticle
 from streams.core import retry as retry_module
+from streams.core import send as send_module
 from streams.core.faults import FatalError, RetryLater, UndeliverableRecord
 from streams.core.retry import RetryPolicy, backoff, retry
 from streams.core.send import Record, Undelivered, send_durably
@@ -375,3 +376,31 @@ def test_backoff_grows_exponentially_with_jitter_in_the_upper_half_and_is_capped
 
 def test_backoff_does_not_overflow_for_a_very_long_outage() -> None:
     assert 15.0 <= backoff(10_000, base=0.25, cap=30.0) <= 30.0
+
+
+class SilentOnceSender(ScriptedSender):
+    """The broker never answers a record's first attempt (its ack future stays pending)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.silent: set[bytes] = set()
+
+    async def enqueue(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[object]:
+        assert key is not None
+        if key not in self.silent:
+            self.silent.add(key)
+            self.calls.append((topic, key, value))
+            return asyncio.get_running_loop().create_future()  # never completes
+        return await super().enqueue(topic, key, value)
+
+
+async def test_an_ack_that_never_comes_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(send_module, "ACK_TIMEOUT_SECONDS", 0.05)
+    sender = SilentOnceSender()
+    fast = RetryPolicy(base=0.001, cap=0.001)
+    refused = await asyncio.wait_for(
+        send_durably(sender, TOPIC, [Record(b"a", b"1")], stage="test", policy=fast), 5.0
+    )
+    assert refused == []
+    assert sender.keys_sent() == [b"a", b"a"]
+    assert sender.stored == [(TOPIC, b"a", b"1")]
