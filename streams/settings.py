@@ -100,8 +100,12 @@ class Settings(BaseSettings):
     """Name (or path) of the spaCy pipeline; `en_core_web_sm` works with the official wheel."""
     spacy_processes: int | None = Field(default=None, ge=1)
     """spaCy processes per worker, each loading the model once; default one fewer than the
-    cores the worker may use (CPU affinity and cgroup quota), at least one. The enrich stage
-    keeps one more batch in hand than there are processes, so none waits for Kafka."""
+    cores the worker may use (CPU affinity and cgroup quota), at least one."""
+    enrich_overlap: int = Field(default=1, ge=1, le=16)
+    """Batches the enrich stage holds at once (Faust agent concurrency). Above 1 (e.g. one
+    more than `spacy_processes`) the next batch is taken while spaCy works, so spaCy does not
+    wait for Kafka; opt-in while a rare stall under agent concurrency is open (README, Known
+    limits)."""
 
     # Stories and alerts (streams/stages/stories.py, streams/stages/alerts.py)
     topic_stories: str = "articles.stories"

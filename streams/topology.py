@@ -90,8 +90,8 @@ def stages(settings: Settings) -> list[StageDecl]:
             "wirewatch.enrich",
             source="raw",
             outputs={"next": "stories"},
-            # one batch more in hand than spaCy processes: spaCy never waits for Kafka
-            batching=Batching(s.batch_size, s.batch_seconds, overlap=s.spacy_pool_size + 1),
+            # `enrich_overlap` batches in hand (opt-in): spaCy need not wait for Kafka
+            batching=Batching(s.batch_size, s.batch_seconds, overlap=s.enrich_overlap),
         ),
         StageDecl(
             StoryStage,

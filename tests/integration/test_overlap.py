@@ -58,6 +58,7 @@ def test_two_spacy_processes_enrich_each_article_once_in_input_order(isolated: I
     worker = isolated.start_worker(
         env={
             "WIREWATCH_SPACY_PROCESSES": "2",
+            "WIREWATCH_ENRICH_OVERLAP": "3",
             "WIREWATCH_BATCH_SIZE": "4",  # many small batches, so several are in hand at once
             "WIREWATCH_AUDIT_DELIVERIES": "true",
             "WIREWATCH_LOG_JSON": "true",

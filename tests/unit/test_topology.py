@@ -59,15 +59,16 @@ def test_the_readme_diagram_is_the_topology_docstring() -> None:
     assert f"```\n{diagram}\n```" in (ROOT / "README.md").read_text()
 
 
-def test_only_the_enrich_stage_overlaps_batches_one_more_than_its_spacy_processes() -> None:
+def test_only_the_enrich_stage_overlaps_batches_and_only_when_asked() -> None:
     # Story clustering keeps table state and must take one batch at a time; the enrich
-    # stage keeps its spaCy processes busy with one batch more in hand.
-    for processes in (1, 3):
-        settings = Settings(spacy_processes=processes)
+    # stage holds `enrich_overlap` batches (default one: overlap is opt-in).
+    assert Settings().enrich_overlap == 1
+    for overlap_setting in (1, 4):
+        settings = Settings(spacy_processes=3, enrich_overlap=overlap_setting)
         overlap = {d.kind.name: d.batching.overlap for d in stages(settings)}
-        assert overlap == {"enrich": processes + 1, "story": 1, "index": 1, "alert": 1}
+        assert overlap == {"enrich": overlap_setting, "story": 1, "index": 1, "alert": 1}
         agents = build_app(settings, sender=RecordingSender()).app.agents
-        assert agents["wirewatch.enrich"].concurrency == processes + 1
+        assert agents["wirewatch.enrich"].concurrency == overlap_setting
         assert agents["wirewatch.stories"].concurrency == 1
 
 
