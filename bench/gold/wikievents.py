@@ -24,26 +24,14 @@ import argparse
 import json
 from pathlib import Path
 
+from bench.build_event_set import KAIROS as SENTENCE_KAIROS
 from bench.gold.articles import DATA
 
 KAIROS = {
-    "Conflict.Attack.DetonateExplode": "ASSAULT",
-    "Conflict.Attack.Unspecified": "ASSAULT",
-    "Life.Die.Unspecified": "ASSAULT",
-    "Life.Injure.Unspecified": "ASSAULT",
-    "Justice.ArrestJailDetain.Unspecified": "ARREST",
+    **SENTENCE_KAIROS,  # the sentence-level mapping of `bench/build_event_set.py`, plus:
     "Justice.ChargeIndict.Unspecified": "ARREST",
     "Justice.Sentence.Unspecified": "ARREST",
     "Justice.Convict.Unspecified": "ARREST",
-    "Contact.Contact.Meet": "CONSULT",
-    "Contact.RequestCommand.Meet": "CONSULT",
-    "Contact.RequestCommand.Unspecified": "REQUEST",
-    "Contact.RequestCommand.Broadcast": "REQUEST",
-    "Contact.ThreatenCoerce.Unspecified": "THREATEN",
-    "Contact.ThreatenCoerce.Broadcast": "THREATEN",
-    "Conflict.Demonstrate.Unspecified": "PROTEST",
-    "Conflict.Demonstrate.DemonstrateWithViolence": "PROTEST",
-    "Disaster.DiseaseOutbreak.Unspecified": "DISASTER",
     "Justice.ReleaseParole.Unspecified": "CONCEDE",
 }
 
