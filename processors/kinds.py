@@ -197,15 +197,10 @@ def _with_label(span: Span, label: str) -> Span:
     return span if span.label_ == label else Span(span.doc, span.start, span.end, label=label)
 
 
-def _surname_words(spans: Iterable[Span], person_titles: frozenset[str]) -> set[str]:
-    """Keys of the first and last words of the full person names in the doc."""
-    out: set[str] = set()
-    for s in spans:
-        name = span_text(s, person_titles)
-        if s.label_ == "PERSON" and is_full_name(name):
-            words = name.split()
-            out |= {alias_key(words[0]), alias_key(words[-1])}
-    return out
+def _full_names(spans: Iterable[Span], person_titles: frozenset[str]) -> list[str]:
+    """The person names in the doc written in full ("Fumio Kishida", not "Kishida")."""
+    names = (span_text(s, person_titles) for s in spans if s.label_ == "PERSON")
+    return [name for name in names if is_full_name(name)]
 
 
 def _as_person(
@@ -216,8 +211,7 @@ def _as_person(
     Arsenal win" beside "Pierre-Emerick Aubameyang")."""
     if decision[0] != "ORG" or len(span) != 1 or alias_key(span_text(span)) not in surnames:
         return decision
-    entry = gaz.lookup(span_text(span))
-    if entry is not None and entry.kind != "person":
+    if gaz.lookup(span_text(span)) is not None:  # a place or an organisation it knows
         return decision
     return relink(_with_label(span, "PERSON"))
 
@@ -355,12 +349,9 @@ def revise(
     headline = bool(cut) and title_cased(doc, cut)
     body_text = doc.text[cut:] if headline else ""
     body = [s for s in spans if s.start_char > cut] if headline else []
-    protected = _surname_words(spans, gaz.person_titles)
-    surnames = {
-        alias_key(span_text(s, gaz.person_titles).split()[-1])
-        for s in spans
-        if s.label_ == "PERSON" and is_full_name(span_text(s, gaz.person_titles))
-    }
+    full = [name.split() for name in _full_names(spans, gaz.person_titles)]
+    surnames = {alias_key(words[-1]) for words in full}
+    protected = surnames | {alias_key(words[0]) for words in full}  # first and last words
     kept_spans: list[Span] = []
     kept: list[Decision] = []
     for span, decision in zip(spans, decided, strict=True):
