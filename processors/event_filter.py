@@ -113,7 +113,7 @@ def role_noun(token: Token) -> bool:
         and token.lower_ == token.lemma_.lower()  # singular
         and token.dep_ == "pobj"
         and token.head.lower_ == "in"
-        and not any(True for _ in token.children)
+        and token.n_lefts + token.n_rights == 0
     )
 
 
