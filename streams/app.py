@@ -13,7 +13,7 @@ records a stage finished.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,13 +21,13 @@ import faust
 import structlog
 from faust.sensors import Monitor
 from faust.streams import Stream
-from faust.types import TP, StreamT, TopicT
+from faust.types import TP, EventT, StreamT, TopicT
 from faust.types.transports import TransportT
 from prometheus_client import generate_latest
 
 from streams import metrics
 from streams.clients.kafka import FaustSender
-from streams.core.batches import InOrder, run_batch
+from streams.core.batches import Window, run_batch
 from streams.core.deadletter import DeadLetters
 from streams.core.send import Sender
 from streams.offsets import DEFAULT_HOLE_SECONDS, GuardedTransport
@@ -157,18 +157,29 @@ def build_app(settings: Settings, *, sender: Sender | None = None) -> Worker:
 
 def _add_agent(app: faust.App, decl: StageDecl, source: TopicT, stage: Stage) -> None:
     size, within = decl.batching.size, decl.batching.seconds
-    order = InOrder()
+
+    def ack(event: EventT[bytes]) -> None:
+        message = event.message
+        if event.ack():  # the last reference: the offset may be committed
+            app.sensors.on_message_out(message.tp, message.offset, message)
 
     async def agent(stream: StreamT[bytes]) -> None:
-        # `overlap` copies of this body share the source's queue (Faust agent concurrency);
-        # each batch finishes, and is acked, in the order it was taken.
-        async for events in cast(Stream[bytes], stream).take_events(size, within=within):
-            log.debug("agent.batch_taken", stage=stage.name, size=len(events))
-            async with order.turn():
-                await run_batch(stage.name, stage.run, events, stage.isolation)
+        # One copy takes the batches in partition order; the window runs up to `overlap`
+        # of them at once, each acked by itself once durable, in the order taken.
+        window = Window(stage.name, decl.batching.overlap, ack)
+
+        async def run(events: Sequence[EventT[bytes]]) -> None:
+            await run_batch(stage.name, stage.run, events, stage.isolation)
             log.debug("agent.batch_done", stage=stage.name, size=len(events))
 
-    app.agent(source, name=decl.agent, concurrency=decl.batching.overlap)(agent)
+        try:
+            async for events in cast(Stream[bytes], stream).take_events(size, within=within):
+                log.debug("agent.batch_taken", stage=stage.name, size=len(events))
+                await window.hand(events, run)
+        finally:
+            await window.drain()
+
+    app.agent(source, name=decl.agent)(agent)
 
 
 def _add_pages(worker: Worker) -> None:

@@ -101,11 +101,10 @@ class Settings(BaseSettings):
     spacy_processes: int | None = Field(default=None, ge=1)
     """spaCy processes per worker, each loading the model once; default one fewer than the
     cores the worker may use (CPU affinity and cgroup quota), at least one."""
-    enrich_overlap: int = Field(default=1, ge=1, le=16)
-    """Batches the enrich stage holds at once (Faust agent concurrency). Above 1 (e.g. one
-    more than `spacy_processes`) the next batch is taken while spaCy works, so spaCy does not
-    wait for Kafka; opt-in while a rare stall under agent concurrency is open (README, Known
-    limits)."""
+    enrich_overlap: int | None = Field(default=None, ge=1, le=16)
+    """Batches the enrich stage holds at once (`streams.core.batches.Window`); default one
+    more than the spaCy processes, so spaCy does not wait while a batch is taken, decoded,
+    sent and acked. 1: one batch at a time."""
 
     # Stories and alerts (streams/stages/stories.py, streams/stages/alerts.py)
     topic_stories: str = "articles.stories"
@@ -164,6 +163,11 @@ class Settings(BaseSettings):
     def spacy_pool_size(self) -> int:
         """spaCy processes per worker (`spacy_processes`, else from the usable cores)."""
         return self.spacy_processes or max(1, usable_cores() - 1)
+
+    @property
+    def enrich_batches(self) -> int:
+        """Batches the enrich stage holds at once (`enrich_overlap`, else processes + 1)."""
+        return self.enrich_overlap or self.spacy_pool_size + 1
 
     @property
     def rules_index_name(self) -> str:

@@ -90,8 +90,8 @@ def stages(settings: Settings) -> list[StageDecl]:
             "wirewatch.enrich",
             source="raw",
             outputs={"next": "stories"},
-            # `enrich_overlap` batches in hand (opt-in): spaCy need not wait for Kafka
-            batching=Batching(s.batch_size, s.batch_seconds, overlap=s.enrich_overlap),
+            # batches in hand: spaCy does not wait while one is taken, sent and acked
+            batching=Batching(s.batch_size, s.batch_seconds, overlap=s.enrich_batches),
         ),
         StageDecl(
             StoryStage,

@@ -117,11 +117,6 @@ def app_for_agent_tests(settings: Settings, sender: RecordingSender | None = Non
     """The product's worker, finalized and flowing, for `agent.test_context()` tests; its
     producer is a `RecordingSender`."""
     worker = build_app(settings, sender=sender or RecordingSender())
-    # `test_context` feeds an in-memory channel, which hands every event to each copy of an
-    # agent with concurrency > 1; a Kafka topic shares one queue among them (the enrich
-    # stage's overlap, tested against the real broker in tests/integration). One copy here.
-    for agent in worker.app.agents.values():
-        agent.concurrency = 1
     worker.app.finalize()
     worker.app.flow_control.resume()
     return worker

@@ -21,16 +21,16 @@ Running a message again is safe in every stage: outputs are keyed by article id 
 records and Elasticsearch `_id` overwrite), the story table recognises a redelivered article,
 and alert ids are create-only.
 
-Overlap: a stage may run several batches at once (agent concurrency, the enrich stage: the
-next batch is taken and decoded while spaCy works on the current one, the previous one is
-sent meanwhile). `InOrder` keeps them in the order they were taken: a batch sends its
-output records (`wait_turn`, called by `Stage.send`) and returns for its ack only after the
-batch taken before it has finished, while the expensive middle of each batch overlaps. The
-copies of an agent fill their batches from one queue at the same time, so two batches may
-interleave records of a partition: record order within a partition is kept between
-batches, not strictly. Nothing depends on it: the index keeps an article's newest version
-(external versions), and the guarded consumer waits for a record another batch still holds
-(in flight, not a hole).
+Overlap (`Window`): a stage holds up to `Batching.overlap` batches at once, the enrich stage
+by default one more than its spaCy processes: one agent takes the batches, in partition
+order, and runs each in a task of its own, so the next batch is taken and decoded while
+spaCy works on the current one and the one before is sent. Each batch keeps its messages
+past the take loop's own ack (a reference of its own on each message) and acks them itself
+once its effect is durable and every batch taken before it has finished; it sends its
+output records (`wait_turn`, called by `Stage.send`) only after the batch before it has
+finished. So batches send, ack and commit in the order taken, and records keep their order
+within a partition. A batch still running when the worker stops is waited for, within
+`SHUTDOWN_GRACE_SECONDS`, else the worker fail-stops before its ack.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ import asyncio
 import logging
 import os
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -161,20 +160,73 @@ class InOrder:
     def __init__(self) -> None:
         self._last: asyncio.Future[None] | None = None
 
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[Turn]:
-        """The next batch's turn, current for `wait_turn` in its task (and the tasks it
-        starts). Leaving the block waits for the batch before it, then lets the next one go;
-        a cancelled batch lets it go at once."""
+    def take(self) -> Turn:
+        """The next batch's turn: it waits for the turn taken before it."""
         turn = Turn(self._last, asyncio.get_running_loop().create_future())
         self._last = turn.finished
+        return turn
+
+
+Ack = Callable[[EventT[bytes]], None]
+"""Acks one event of a batch whose effect is durable (the stream's final ack)."""
+
+
+class Window:
+    """Up to `size` batches of one stage in hand at once, each run in its own task under its
+    turn (`InOrder`), acked by itself once durable and after the batch taken before it."""
+
+    def __init__(self, stage: str, size: int, ack: Ack) -> None:
+        self.stage = stage
+        self._slots = asyncio.Semaphore(size)
+        self._order = InOrder()
+        self._ack = ack
+        self._running: set[asyncio.Future[None]] = set()
+
+    async def hand(self, events: Sequence[EventT[bytes]], run: Work) -> None:
+        """Keep `events` past the take loop's ack, wait for a free place in the window and
+        start the batch; returns once it runs, so the caller can take the next one."""
+        for event in events:
+            event.message.incref()  # acked by `_run` once durable, not by the take loop
+        await self._slots.acquire()
+        turn = self._order.take()
+        task = asyncio.ensure_future(self._run(events, run, turn))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, events: Sequence[EventT[bytes]], run: Work, turn: Turn) -> None:
         token = _TURN.set(turn)
         try:
-            yield turn
+            await run(events)
             await turn.wait()
+            for event in events:
+                self._ack(event)
+        except asyncio.CancelledError:
+            raise  # not acked: redelivered after the restart
+        except BaseException as exc:
+            # The batch runner handles every fault of a batch; what escapes it (a dead
+            # letter that cannot be sent) stops the worker before the ack.
+            log.critical("agent.batch_escaped", stage=self.stage, error=_describe(exc))
+            fail_stop(self.stage, events, f"escaped the batch runner: {_describe(exc)}")
         finally:
             turn.finish()
             _TURN.reset(token)
+            self._slots.release()
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def drain(self) -> None:
+        """Wait for the batches in hand to finish (a graceful stop), within
+        `SHUTDOWN_GRACE_SECONDS`; fail-stop if one does not."""
+        pending = set(self._running)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+        if late:
+            log.critical("agent.shutdown_late", stage=self.stage, batches=len(late))
+            logging.shutdown()
+            os._exit(EXIT_FAIL_STOP)
 
 
 async def wait_turn() -> None:

@@ -28,8 +28,8 @@ from streams.settings import Settings
 @dataclass(frozen=True)
 class Batching:
     """How a stage takes its batches: up to `size` events, waiting at most `seconds`, with
-    `overlap` batches in hand at once (agent concurrency), finishing in the order taken
-    (`streams.core.batches.InOrder`)."""
+    `overlap` batches in hand at once, finishing in the order taken
+    (`streams.core.batches.Window`)."""
 
     size: int
     seconds: float

@@ -6,8 +6,9 @@ Validation at the edge: each raw message is parsed by `processors.validate.parse
 (depth-limited JSON, the Article model); then the batch runs through spaCy in a pool of
 `spacy_pool_size` processes (`spawn`, each loading the model once), so the event loop keeps
 heartbeating while the model works. The stage holds one batch more than there are processes
-(its agent's concurrency): while spaCy works on one batch, the next is taken and decoded and
-the one before is sent, and batches still send and ack in the order taken.
+(`WIREWATCH_ENRICH_OVERLAP`, `streams.core.batches.Window`): while spaCy works on one batch,
+the next is taken and decoded and the one before is sent, and batches still send and ack in
+the order taken.
 
 Error policy:
 - invalid input -> dead letter with its reason and original bytes (stage `enrich`);

@@ -11,6 +11,7 @@ import pytest
 import structlog
 import structlog.testing
 from elasticsearch import ConnectionError as ESConnectionError
+from faust.types import ConsumerMessage, Message
 
 from streams.core import batches
 from streams.core.batches import Isolation, run_batch
@@ -142,57 +143,146 @@ def test_one_classifier_names_the_kind_of_fault(error: BaseException, fault: str
     assert classify(error) == fault
 
 
-async def test_overlapping_batches_send_and_finish_in_the_order_taken() -> None:
-    order = batches.InOrder()
+class Consumer:
+    """Records the final acks (what Faust's consumer marks as safe to commit)."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, message: Message) -> bool:
+        self.acked.append(message.offset)
+        return True
+
+
+class Taken:
+    """An event as the take loop hands it over: a real Faust consumer message, one reference (the
+    stream's), acked by the take loop right after the agent body returns."""
+
+    def __init__(self, consumer: Consumer, offset: int) -> None:
+        self.consumer = consumer
+        self.message = ConsumerMessage("t.raw", 0, offset, 0.0, 0, None, None, b"v", None)
+        self.message.incref()
+
+    def ack(self) -> bool:
+        return self.message.ack(self.consumer)  # type: ignore[arg-type]
+
+
+def _taken(consumer: Consumer, *offsets: int) -> list[Taken]:
+    return [Taken(consumer, o) for o in offsets]
+
+
+def _window(size: int, consumer: Consumer) -> batches.Window:
+    return batches.Window("enrich", size, lambda event: event.ack() and None)
+
+
+async def _hand(window: batches.Window, events: Sequence[Taken], run: batches.Work) -> None:
+    """What the agent does with one batch: hand it to the window; then, as the agent body
+    returned, `take_events` acks the batch's events (its own reference)."""
+    await window.hand(events, run)  # type: ignore[arg-type]
+    for event in events:
+        event.ack()
+
+
+async def test_overlapping_batches_send_ack_and_finish_in_the_order_taken() -> None:
+    consumer = Consumer()
+    window = _window(2, consumer)
     log: list[str] = []
     first_may_send = asyncio.Event()
 
-    async def batch(name: str, work_done: asyncio.Event | None) -> None:
-        async with order.turn():
+    def batch(name: str, work_done: asyncio.Event | None) -> batches.Work:
+        async def run(events: Sequence[Any]) -> None:
             if work_done is not None:
                 await work_done.wait()  # the slow middle (spaCy)
             log.append(f"{name} worked")
             await batches.wait_turn()
             log.append(f"{name} sent")
-        log.append(f"{name} finished")
 
-    first = asyncio.ensure_future(batch("first", first_may_send))
-    await asyncio.sleep(0)
-    second = asyncio.ensure_future(batch("second", None))
+        return run
+
+    first, second = _taken(consumer, 0, 1), _taken(consumer, 2, 3)
+    await _hand(window, first, batch("first", first_may_send))
+    await _hand(window, second, batch("second", None))
     await asyncio.sleep(0.01)
-    assert log == ["second worked"]  # the second overlaps, but does not send before the first
+    # The second overlaps, but neither sends nor acks before the first; the take loop's
+    # own acks did not make anything committable.
+    assert log == ["second worked"]
+    assert consumer.acked == []
     first_may_send.set()
-    await asyncio.gather(first, second)
-    assert log == [
-        "second worked",
-        "first worked",
-        "first sent",
-        "first finished",
-        "second sent",
-        "second finished",
-    ]
+    await window.drain()
+    assert log == ["second worked", "first worked", "first sent", "second sent"]
+    assert consumer.acked == [0, 1, 2, 3]
 
 
-async def test_a_cancelled_batch_lets_the_next_one_go() -> None:
-    order = batches.InOrder()
-    never = asyncio.Event()
+async def test_the_window_holds_at_most_its_size_and_takes_the_next_as_one_finishes() -> None:
+    consumer = Consumer()
+    window = _window(2, consumer)
+    gates = [asyncio.Event() for _ in range(3)]
+    started: list[int] = []
 
-    async def stuck() -> None:
-        async with order.turn():
-            await never.wait()
+    def batch(i: int) -> batches.Work:
+        async def run(events: Sequence[Any]) -> None:
+            started.append(i)
+            await gates[i].wait()
 
-    async def after() -> str:
-        async with order.turn():
-            await batches.wait_turn()
-            return "done"
+        return run
 
-    first = asyncio.ensure_future(stuck())
-    await asyncio.sleep(0)
-    second = asyncio.ensure_future(after())
+    await _hand(window, _taken(consumer, 0), batch(0))
+    await _hand(window, _taken(consumer, 1), batch(1))
+    third = asyncio.ensure_future(_hand(window, _taken(consumer, 2), batch(2)))
     await asyncio.sleep(0.01)
-    assert not second.done()
-    first.cancel()
-    assert await asyncio.wait_for(second, 1.0) == "done"
+    assert started == [0, 1] and not third.done()  # a third batch waits for a place
+    gates[0].set()
+    await asyncio.wait_for(third, 1.0)
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2] and window.running == 2
+    for gate in gates:
+        gate.set()
+    await window.drain()
+    assert window.running == 0
+
+
+async def test_one_batch_at_a_time_when_the_window_is_one() -> None:
+    consumer = Consumer()
+    window = _window(1, consumer)
+    running: list[int] = []
+    overlapped: list[bool] = []
+
+    def batch(i: int) -> batches.Work:
+        async def run(events: Sequence[Any]) -> None:
+            overlapped.append(bool(running))
+            running.append(i)
+            await asyncio.sleep(0.01)
+            running.remove(i)
+
+        return run
+
+    for i in range(4):
+        await _hand(window, _taken(consumer, i), batch(i))
+    await window.drain()
+    assert overlapped == [False] * 4 and consumer.acked == [0, 1, 2, 3]
+
+
+async def test_a_cancelled_batch_is_not_acked_and_lets_the_next_one_go() -> None:
+    consumer = Consumer()
+    window = _window(2, consumer)
+    cancel = asyncio.Event()
+
+    async def cancelled(events: Sequence[Any]) -> None:
+        await cancel.wait()
+        raise asyncio.CancelledError  # as when the loop is torn down under the batch
+
+    async def after(events: Sequence[Any]) -> None:
+        await batches.wait_turn()
+
+    await _hand(window, _taken(consumer, 0), cancelled)
+    await _hand(window, _taken(consumer, 1), after)
+    await asyncio.sleep(0.01)
+    assert consumer.acked == [] and window.running == 2
+    cancel.set()
+    await window.drain()
+    # The cancelled batch's message stays unacked (redelivered after a restart); the guarded
+    # consumer never commits past it.
+    assert consumer.acked == [1]
 
 
 async def test_outside_a_turn_nothing_waits() -> None:
@@ -203,24 +293,23 @@ async def test_a_batch_waiting_long_for_its_turn_is_logged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(batches, "TURN_WARN_SECONDS", 0.02)
-    order = batches.InOrder()
+    consumer = Consumer()
+    window = _window(2, consumer)
     release = asyncio.Event()
 
-    async def slow() -> None:
-        async with order.turn():
-            await release.wait()
+    async def slow(events: Sequence[Any]) -> None:
+        await release.wait()
 
-    async def waiting() -> None:
-        async with order.turn():
-            await batches.wait_turn()
+    async def waiting(events: Sequence[Any]) -> None:
+        await batches.wait_turn()
 
-    first = asyncio.ensure_future(slow())
-    await asyncio.sleep(0)
+    await _hand(window, _taken(consumer, 0), slow)
     with structlog.testing.capture_logs() as logs:
-        second = asyncio.ensure_future(waiting())
+        await _hand(window, _taken(consumer, 1), waiting)
         await asyncio.sleep(0.07)
         release.set()
-        await asyncio.gather(first, second)
+        await window.drain()
     waits = [e for e in logs if e["event"] == "batch.turn_waiting"]
     assert waits and waits[0]["log_level"] == "warning"
     assert [e["seconds"] for e in waits] == sorted(e["seconds"] for e in waits)
+    assert consumer.acked == [0, 1]

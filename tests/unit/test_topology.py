@@ -59,17 +59,16 @@ def test_the_readme_diagram_is_the_topology_docstring() -> None:
     assert f"```\n{diagram}\n```" in (ROOT / "README.md").read_text()
 
 
-def test_only_the_enrich_stage_overlaps_batches_and_only_when_asked() -> None:
+def test_only_the_enrich_stage_overlaps_batches() -> None:
     # Story clustering keeps table state and must take one batch at a time; the enrich
-    # stage holds `enrich_overlap` batches (default one: overlap is opt-in).
-    assert Settings().enrich_overlap == 1
-    for overlap_setting in (1, 4):
-        settings = Settings(spacy_processes=3, enrich_overlap=overlap_setting)
+    # stage holds one batch more than its spaCy processes unless told otherwise. Every
+    # stage is one copy of its agent: overlap is the stage's window, not agent concurrency.
+    for processes, overlap_setting, expected in ((3, None, 4), (1, None, 2), (3, 1, 1)):
+        settings = Settings(spacy_processes=processes, enrich_overlap=overlap_setting)
         overlap = {d.kind.name: d.batching.overlap for d in stages(settings)}
-        assert overlap == {"enrich": overlap_setting, "story": 1, "index": 1, "alert": 1}
+        assert overlap == {"enrich": expected, "story": 1, "index": 1, "alert": 1}
         agents = build_app(settings, sender=RecordingSender()).app.agents
-        assert agents["wirewatch.enrich"].concurrency == overlap_setting
-        assert agents["wirewatch.stories"].concurrency == 1
+        assert {agent.concurrency for agent in agents.values()} == {1}
 
 
 def test_spacy_processes_default_to_one_fewer_than_the_usable_cores(
