@@ -25,8 +25,9 @@ from processors.language import UNDETERMINED, detect_language
 from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 
-ENRICHMENT_VERSION = "0.3.2"
-"""0.3.2: films and bands dropped, a headline surname is its person, names ending in an event
+ENRICHMENT_VERSION = "0.3.3"
+"""0.3.3: an event its sentence leaves unrealised ("could attack", "close to agreeing",
+"failed to reach a deal") stays out of `event_types`. 0.3.2: films and bands dropped, a headline surname is its person, names ending in an event
 word are events, small towns inside longer names are no place; trigger particles and role
 nouns (0.3.1: entity kinds, one value per organisation, seeded lone surnames)."""
 LABELS = components.LABELS

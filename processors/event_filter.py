@@ -13,6 +13,11 @@ Three layers, applied after a rule's lemma, part of speech and context matched
   entertainment (a score like "2-1", "match", "striker", "album", "film"). In such an
   article the figurative-prone types lose confidence in proportion (`domain_factor`);
   types whose triggers are rarely figurative (ARREST, DISASTER, AID, a ban) keep theirs.
+- **Factuality** (`unrealised`): a trigger governed by a modal ("could attack") or by a
+  word of wanting, trying, failing or asking ("close to agreeing", "hopes to meet", "failed
+  to reach a deal", "called for talks") reports no event; it keeps a fraction of its
+  confidence (`UNREALISED_FACTOR`). Not for the types FACETS.md counts when discussed,
+  scheduled or threatened (SANCTION, ELECTION, THREATEN).
 - **Facet threshold** (`facet_types`): every detected event stays in `events` with its
   confidence; a type enters `event_types` only when its best event reaches
   `FACET_THRESHOLD`, so a lone weak trigger does not label the article.
@@ -59,6 +64,19 @@ _QUIET_CUES: Final = frozenset(
         "gig", "comedy", "sequel", "dvd", "hollywood", "concert", "box-office",
     }
 )  # fmt: skip
+UNREALISED_FACTOR: Final = 0.5
+"""Confidence kept by an event its sentence does not report as real (`unrealised`)."""
+_MODALS: Final = frozenset({"could", "might", "may", "should", "must", "can"})
+_NOT_YET: Final = frozenset(
+    {
+        "hope", "want", "wish", "seek", "try", "attempt", "aim", "close", "likely",
+        "unlikely", "fail", "refuse", "decline", "urge", "ask", "call", "demand", "press",
+        "encourage", "appeal", "push",
+    }
+)  # fmt: skip
+"""Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
+_CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
+_COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN"})
 _SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
 _QUIET_CUES_PER_SENT: Final = 1
 """A sentence with this many cue words (or a score) reads like sport or showbiz."""
@@ -123,6 +141,32 @@ def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool
     if event_type in FRAGILE and role_noun(token):
         return True
     return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)
+
+
+def unrealised(token: Token, event_type: str) -> bool:
+    """Whether the trigger's clause leaves the event unrealised: a modal on the trigger or on
+    the verb it depends on, or a governor of wanting, trying, failing or asking above it
+    (climbing from a noun to its verb: "close to reaching a deal")."""
+    if event_type in _COUNTED_UNREALISED:
+        return False
+    node = token
+    for _ in range(4):
+        if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
+            return True
+        head = node.head
+        if head is node:
+            return False
+        if node.dep_ in {"xcomp", "pcomp", "prep", "ccomp"} and head.lemma_.lower() in _NOT_YET:
+            return True
+        if node.dep_ not in _CLIMB:
+            return False
+        node = head
+    return False
+
+
+def realis(token: Token, event_type: str) -> float:
+    """Multiplier of an event's confidence: `UNREALISED_FACTOR` when `unrealised`, else 1."""
+    return UNREALISED_FACTOR if unrealised(token, event_type) else 1.0
 
 
 def quiet_share(doc: Doc) -> float:

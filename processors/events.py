@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from processors.components import LABELS
-from processors.event_filter import domain_factor, figurative, frame_fits, quiet_share
+from processors.event_filter import domain_factor, figurative, frame_fits, quiet_share, realis
 from processors.event_filter import facet_types as facet_types  # the `event_types` facet
 from processors.gazetteer import Gazetteer, load_gazetteer
 
@@ -349,7 +349,7 @@ class EventDetector:
             sent = token.sent
             if any(t.lemma_.lower() in self.rules.hedges for t in sent if t.i != token.i):
                 conf *= self.rules.hedge_factor
-            conf *= domain_factor(rule.type, quiet)
+            conf *= domain_factor(rule.type, quiet) * realis(token, rule.type)
             conf = round(min(conf, 0.95), 3)
             src_options: list[str | None] = [*sources] or [None]
             tgt_options: list[str | None] = [*targets] or [None]

@@ -17,6 +17,7 @@ from processors.event_filter import (
     domain_factor,
     facet_types,
     quiet_share,
+    unrealised,
 )
 from processors.events import DetectedEvent
 from tests.unit.test_events import hand_parsed
@@ -292,3 +293,63 @@ class _Ev:
 )
 def test_facet_types_keep_confident_types(events: list[_Ev], want: list[str]) -> None:
     assert facet_types(events) == want
+
+
+# (sentence, tokens, entities, the types the facet keeps): the same trigger reported as real
+# and left unrealised by a modal or a governor of wanting, failing or asking.
+REALIS: list[tuple[str, list[Tok], Ents, list[str]]] = [
+    (
+        "Ronaldo agreed a contract",
+        [("Ronaldo", "Ronaldo", "PROPN", 1, "nsubj"), ("agreed", "agree", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("contract", "contract", "NOUN", 1, "dobj")],
+        [(0, 1, "PERSON")], ["AGREE"],
+    ),
+    (
+        "Ronaldo is close to agreeing a contract",
+        [("Ronaldo", "Ronaldo", "PROPN", 1, "nsubj"), ("is", "be", "AUX", 1, "ROOT"),
+         ("close", "close", "ADJ", 1, "acomp"), ("to", "to", "ADP", 2, "prep"),
+         ("agreeing", "agree", "VERB", 3, "pcomp"), ("a", "a", "DET", 6, "det"),
+         ("contract", "contract", "NOUN", 4, "dobj")],
+        [(0, 1, "PERSON")], [],
+    ),
+    (
+        "They failed to reach a deal",
+        [("They", "they", "PRON", 1, "nsubj"), ("failed", "fail", "VERB", 1, "ROOT"),
+         ("to", "to", "PART", 3, "aux"), ("reach", "reach", "VERB", 1, "xcomp"),
+         ("a", "a", "DET", 5, "det"), ("deal", "deal", "NOUN", 3, "dobj")],
+        [], [],
+    ),
+    (
+        "Rebels attacked the town",
+        [("Rebels", "rebel", "NOUN", 1, "nsubj"), ("attacked", "attack", "VERB", 1, "ROOT"),
+         ("the", "the", "DET", 3, "det"), ("town", "town", "NOUN", 1, "dobj")],
+        [], ["ASSAULT"],
+    ),
+    (
+        "Rebels could attack the town",
+        [("Rebels", "rebel", "NOUN", 2, "nsubj"), ("could", "could", "AUX", 2, "aux"),
+         ("attack", "attack", "VERB", 2, "ROOT"), ("the", "the", "DET", 4, "det"),
+         ("town", "town", "NOUN", 2, "dobj")],
+        [], [],
+    ),
+    (
+        "Washington could impose sanctions",  # a sanction discussed as a policy step counts
+        [("Washington", "Washington", "PROPN", 2, "nsubj"), ("could", "could", "AUX", 2, "aux"),
+         ("impose", "impose", "VERB", 2, "ROOT"), ("sanctions", "sanction", "NOUN", 2, "dobj")],
+        [(0, 1, "GPE")], ["SANCTION"],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "toks", "ents", "want"), REALIS, ids=[c[0] for c in REALIS])
+def test_unrealised_events_stay_in_events_but_out_of_the_facet(
+    nlp: Language, text: str, toks: list[Tok], ents: Ents, want: list[str]
+) -> None:
+    doc = _doc(nlp, toks, ents)
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    events = list(doc._.events)
+    assert facet_types(events) == want, text
+    assert events, f"{text}: the event stays in `events`, with its lower confidence"
+    triggers = {t.text: t for t in doc}
+    assert {unrealised(triggers[e.trigger], e.type) for e in events} == {not want}, text
