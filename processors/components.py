@@ -231,8 +231,9 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     """Map each entity (by index) that names a person to the full name it stands for.
 
     Full names are person entities of two or more words; a one-word mention of any label
-    joins the full name whose last (or, failing that, first) word it is, when exactly one
-    full name fits. Returns {index of entity in `ents`: full name}.
+    joins the full name whose last words (or, failing that, first word) it is, when exactly
+    one full name fits: "Kishida", "Hulme-Cross" beside "Peter Hulme-Cross", "Kilroy-Silk"
+    beside "Robert Kilroy Silk". Returns {index of entity in `ents`: full name}.
     """
     spans = list(ents)
     full: dict[str, str] = {}
@@ -243,8 +244,9 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
     for key, name in full.items():
-        parts = key.split()
-        by_last[parts[-1]].add(name)
+        parts = key.split()  # "Robert Kilroy Silk" ends with "Kilroy-Silk" too
+        for n in range(1, len(parts)):
+            by_last[" ".join(parts[n:])].add(name)
         by_first[parts[0]].add(name)
     out: dict[int, str] = {}
     for i, s in enumerate(spans):
@@ -255,7 +257,7 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
             if s.label_ == "PERSON":
                 out[i] = full[key]
             continue
-        if " " in key:
+        if len(s.text.split()) != 1:
             continue
         for index in (by_last, by_first):
             names = index.get(key, set())

@@ -27,9 +27,10 @@ from processors.normalize import NormalisedArticle, normalise_article
 
 ENRICHMENT_VERSION = "0.3.3"
 """0.3.3: an event its sentence leaves unrealised ("could attack", "close to agreeing",
-"failed to reach a deal") stays out of `event_types`. 0.3.2: films and bands dropped, a headline surname is its person, names ending in an event
-word are events, small towns inside longer names are no place; trigger particles and role
-nouns (0.3.1: entity kinds, one value per organisation, seeded lone surnames)."""
+"failed to reach a deal") stays out of `event_types`; a hyphenated surname joins its full
+name. 0.3.2: films and bands dropped, a headline surname is its person, names ending in an
+event word are events, small towns inside longer names are no place; trigger particles and
+role nouns (0.3.1: entity kinds, one value per organisation, seeded lone surnames)."""
 LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})

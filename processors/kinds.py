@@ -209,7 +209,8 @@ def _as_person(
     """An organisation-labelled single word that is the surname of a person named in full in
     the article, and no organisation the gazetteer knows, is that person ("Aubameyang fires
     Arsenal win" beside "Pierre-Emerick Aubameyang")."""
-    if decision[0] != "ORG" or len(span) != 1 or alias_key(span_text(span)) not in surnames:
+    one_word = len(span_text(span).split()) == 1  # "Hulme-Cross" is three tokens, one word
+    if decision[0] != "ORG" or not one_word or alias_key(span_text(span)) not in surnames:
         return decision
     if gaz.lookup(span_text(span)) is not None:  # a place or an organisation it knows
         return decision

@@ -125,6 +125,28 @@ def test_cluster_people_leaves_ambiguous_short_names() -> None:
     assert cluster_people(ents, frozenset()) == {0: "Kim Jong Un", 1: "Kim Sung Hwan"}
 
 
+def test_a_hyphenated_surname_joins_the_full_name_it_ends() -> None:
+    # spaCy splits "Hulme-Cross" into three tokens; the text writes one word.
+    nlp = spacy.blank("en")
+    words = ["Peter", "Hulme", "-", "Cross", "and", "Robert", "Kilroy", "Silk", "met", "Hulme",
+             "-", "Cross", "and", "Kilroy", "-", "Silk"]  # fmt: skip
+    spaces = [True, False, False, True, True, True, True, True, True, False, False, True,
+              True, False, False, False]  # fmt: skip
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    ents = [
+        Span(doc, 0, 4, label="PERSON"),
+        Span(doc, 5, 8, label="PERSON"),
+        Span(doc, 9, 12, label="ORG"),
+        Span(doc, 13, 16, label="PERSON"),
+    ]
+    assert cluster_people(ents, frozenset()) == {
+        0: "Peter Hulme-Cross",
+        1: "Robert Kilroy Silk",
+        2: "Peter Hulme-Cross",
+        3: "Robert Kilroy Silk",
+    }
+
+
 # (words, spaces, entity (start, end, label), canonical, entity id): names as the text writes them.
 NAMES_AS_WRITTEN = [
     (

@@ -93,6 +93,15 @@ def test_headline_surname_called_an_organisation_is_the_person() -> None:
     assert "Aubameyang" not in {t for t, lab, _ in got if lab == "ORG"}
 
 
+def test_a_hyphenated_surname_called_an_organisation_is_the_person() -> None:
+    got = _run(
+        "Peter Hulme-Cross was elected . Mr Hulme-Cross said the party lost .",
+        [("Peter Hulme-Cross", "PERSON"), ("Hulme-Cross", "ORG")],
+    )
+    assert _facet(got, "PERSON") == {"Peter Hulme-Cross"}
+    assert not _facet(got, "ORG")
+
+
 def test_films_and_bands_are_neither_people_nor_organisations() -> None:
     got = _run(
         "Sony horror film The Grudge starred Sarah Gellar . Boy band McFly played "
