@@ -5,7 +5,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
 - time zones and tests are no entities ("BST", "PCR"); diseases, named events,
   competitions and awards are MISC ("COVID-19", "Brexit", "Oscar", and any name ending in
   "Championships", "Convention", "Cup", "Award" ...); ethnic and religious
-  groups are NORP without a country ("Hutu") (`data/kinds.yaml`);
+  groups are NORP without a country ("Hutu"); a name ending in "Stadium", "Airport",
+  "Racecourse" ... is a venue, a place (`data/kinds.yaml`);
 - a name right after "film", "band", "album" ... or right before "singer", "frontman" is a
   work or an act, neither person nor organisation, and is dropped;
 - a single word the model calls an organisation is a person when it is the surname of
@@ -73,6 +74,7 @@ class Kinds:
     work_before: frozenset[str] = frozenset()
     act_after: frozenset[str] = frozenset()
     event_heads: frozenset[str] = frozenset()
+    venue_heads: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -109,6 +111,7 @@ def load_kinds() -> Kinds:
         work_before=frozenset(w.casefold() for w in words("work_before")),
         act_after=frozenset(w.casefold() for w in words("act_after")),
         event_heads=words("event_heads"),
+        venue_heads=words("venue_heads"),
     )
 
 
@@ -230,6 +233,9 @@ def _listed(
     named_event = label in {"PERSON", "ORG"} and span[-1].text in kinds.event_heads
     if (key in kinds.misc or named_event) and not placed:
         return relink(_with_label(span, "EVENT"))
+    written = span_text(span).split()
+    if label in {"PERSON", "ORG"} and len(written) > 1 and written[-1] in kinds.venue_heads:
+        return relink(_with_label(span, "FAC"))  # a venue is a place
     if key in kinds.groups and label in {"PERSON", "ORG", "NORP", "GPE"} and not placed:
         return "NORP", Link(link.canonical, f"norp:{slug(link.canonical)}", None)
     text = span_text(span)

@@ -102,6 +102,19 @@ def test_a_hyphenated_surname_called_an_organisation_is_the_person() -> None:
     assert not _facet(got, "ORG")
 
 
+def test_venues_are_places_not_organisations() -> None:
+    got = _run(
+        "Racing at Musselburgh Racecourse was off . Flights left Heathrow Airport . "
+        "The Racecourse Association agreed .",
+        [("Musselburgh Racecourse", "ORG"), ("Heathrow Airport", "PERSON"),
+         ("Racecourse Association", "ORG")],
+    )  # fmt: skip
+    assert _facet(got, "ORG") == {"Racecourse Association"}
+    assert not _facet(got, "PERSON")
+    venues = {t for t, lab, _ in got if lab == "FAC"}  # a place: its facet is none
+    assert venues == {"Musselburgh Racecourse", "Heathrow Airport"}
+
+
 def test_films_and_bands_are_neither_people_nor_organisations() -> None:
     got = _run(
         "Sony horror film The Grudge starred Sarah Gellar . Boy band McFly played "
