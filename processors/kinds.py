@@ -38,17 +38,21 @@ from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.people import is_full_name
-from processors.spans import Link, headline_span, named_work, span_text, title_cased, title_end
+from processors.spans import (
+    Link,
+    headline_span,
+    named_work,
+    span_text,
+    team_cue,
+    title_cased,
+    title_end,
+)
 
 Decision = tuple[str, Link]
 Relink = Callable[[Span], Decision]
 _VOTERS: Final = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 _SPORT_MIN_WORDS: Final = 3
 """Distinct sport words that make an article a sport report."""
-_STRONG_BEFORE: Final = frozenset({"club", "side", "team"})
-_STRONG_AFTER: Final = frozenset(
-    {"manager", "boss", "coach", "fans", "supporters", "squad", "chairman", "academy", "owners"}
-)
 _PREFIXES: Final = frozenset(
     {"post", "pre", "ex", "anti", "pro", "non", "mid", "neo", "pan", "then", "late", "former"}
 )
@@ -119,24 +123,6 @@ def is_sport_report(doc: Doc, kinds: Kinds) -> bool:
     """At least three distinct sport words ("striker", "league", "season")."""
     seen = {t.lower_ for t in doc if t.lower_ in kinds.sport_words}
     return len(seen) >= _SPORT_MIN_WORDS
-
-
-def team_cue(span: Span, kinds: Kinds, *, strong: bool = False) -> bool:
-    """Words around the span that make it a team: "against Lyon", "Watford manager",
-    "Watford's striker", "the club". `strong`: only words a player's name never has
-    around it ("Saracens fans", not "beat" or "against", which a tennis player has)."""
-    doc = span.doc
-    before = _STRONG_BEFORE if strong else kinds.team_before
-    after = _STRONG_AFTER if strong else kinds.team_after
-    i = span.start - 1
-    while i >= 0 and doc[i].lower_ in {"the", "a"}:
-        i -= 1
-    if i >= 0 and doc[i].lower_ in before:
-        return True
-    j = span.end
-    if j < len(doc) and doc[j].text in {"'s", "'", "’s"}:
-        j += 1
-    return j < len(doc) and doc[j].lower_ in after
 
 
 def _trim_prefix(span: Span) -> Span:
@@ -328,7 +314,8 @@ def _teams(
         place = entry is not None and entry.kind in {"city", "capital", "region"}
         labels = {decided[i][0] for i in idx}
         named = club is not None or place or "ORG" in labels
-        cued = any(team_cue(spans[i], kinds, strong=not named) for i in idx)
+        cues = (kinds.team_before, kinds.team_after)
+        cued = any(team_cue(spans[i], *cues, strong=not named) for i in idx)
         known = club is not None and (labels <= {"PERSON", "ORG"} or clubs >= 2)
         if not (cued or known):
             continue

@@ -1,5 +1,6 @@
-"""What the linker decides for a span, a span's text as written, and title-case headline
-entities (shared by `processors.components`, `processors.kinds` and `processors.orgs`)."""
+"""What the linker decides for a span, a span's text as written, title-case headline
+entities and the words around a span that make it a team (shared by
+`processors.components`, `processors.kinds` and `processors.orgs`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 POSSESSIVE_TOKENS: Final = frozenset({"'s", "'", "’s", "’"})
 
@@ -92,3 +93,39 @@ def named_work(span: Span, before: frozenset[str], after: frozenset[str]) -> boo
     if i >= 0 and doc[i].lower_ in before:
         return True
     return span.end < len(doc) and doc[span.end].lower_ in after
+
+
+_STRONG_BEFORE: Final = frozenset({"club", "side", "team"})
+_STRONG_AFTER: Final = frozenset(
+    {"manager", "boss", "coach", "fans", "supporters", "squad", "chairman", "academy", "owners"}
+)
+
+
+def _score(token: Token) -> bool:
+    """A score or a total in a results line (up to three digits, not a year)."""
+    return token.text.isdigit() and len(token.text) <= 3
+
+
+def team_cue(
+    span: Span, before: frozenset[str], after: frozenset[str], *, strong: bool = False
+) -> bool:
+    """Words around the span that make it a team: "against Lyon" (a word of `before`),
+    "Watford manager" (`after`), "Watford's striker", "the club", a results line ("Oldham 2
+    Bradford 1"). `strong`: only words a player's name never has around it ("Saracens
+    fans", not "beat" or "against", which a tennis player has), and results lines."""
+    doc = span.doc
+    before = _STRONG_BEFORE if strong else before
+    after = _STRONG_AFTER if strong else after
+    i = span.start - 1
+    while i >= 0 and doc[i].lower_ in {"the", "a"}:
+        i -= 1
+    if i >= 0 and doc[i].lower_ in before:
+        return True
+    if span.end < len(doc) and _score(doc[span.end]):
+        first = span.start == 0 or bool(doc[span.start].is_sent_start)
+        if first or not doc[span.start - 1].text.strip() or _score(doc[span.start - 1]):
+            return True
+    j = span.end
+    if j < len(doc) and doc[j].text in POSSESSIVE_TOKENS:
+        j += 1
+    return j < len(doc) and doc[j].lower_ in after

@@ -81,6 +81,16 @@ def test_clubs_in_a_sport_report() -> None:
     assert ("England", "GPE", "United Kingdom") in got  # a national team is its country
 
 
+def test_names_in_a_results_line_are_teams() -> None:
+    got = _run(
+        "Oldham 2 Bradford 1 . Soccer : English league results . The striker scored in the "
+        "match this season . Fans in Oldham cheered .",
+        [("Oldham", "GPE"), ("Bradford", "PERSON"), ("Oldham", "GPE")],
+    )
+    assert _facet(got, "ORG") == {"Oldham", "Bradford"}
+    assert not _facet(got, "PERSON")
+
+
 def test_headline_surname_called_an_organisation_is_the_person() -> None:
     got = _run(
         "Watford lose as Aubameyang fires Arsenal win\n\nPierre-Emerick Aubameyang fired "
