@@ -41,6 +41,7 @@ from processors.people import is_full_name
 from processors.spans import (
     Link,
     headline_span,
+    in_list_after,
     named_work,
     span_text,
     team_cue,
@@ -329,6 +330,21 @@ def _teams(
     return out
 
 
+def _works(spans: list[Span], decided: list[Decision], kinds: Kinds) -> set[str]:
+    """Names the article shows to be works or acts (`named_work`, and the next items of their
+    list: "bands Keane and Bloc Party"): all their mentions are dropped ("Keane won")."""
+    keys: set[str] = set()
+    end = -1
+    for span, (label, _) in zip(spans, decided, strict=True):
+        if label not in {"PERSON", "ORG"}:
+            continue
+        listed = end >= 0 and in_list_after(span, end)
+        if listed or named_work(span, kinds.work_before, kinds.act_after):
+            keys.add(alias_key(span_text(span)))
+            end = span.end
+    return keys
+
+
 def revise(
     doc: Doc,
     spans: list[Span],
@@ -348,6 +364,7 @@ def revise(
     protected = surnames | {alias_key(words[0]) for words in full}  # first and last words
     kept_spans: list[Span] = []
     kept: list[Decision] = []
+    works = _works(spans, decided, kinds)
     for span, decision in zip(spans, decided, strict=True):
         new = span
         textual = decision[0] in _TEXTUAL or span.label_ in {"ORG", "PERSON"}
@@ -364,7 +381,7 @@ def revise(
             new = cut_span
         if new is not span:
             decision = relink(new)
-        if decision[0] in {"PERSON", "ORG"} and named_work(new, kinds.work_before, kinds.act_after):
+        if decision[0] in {"PERSON", "ORG"} and alias_key(span_text(new)) in works:
             continue
         listed = _listed(new, decision, relink, kinds, protected)
         if listed is not None:

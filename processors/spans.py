@@ -95,6 +95,21 @@ def named_work(span: Span, before: frozenset[str], after: frozenset[str]) -> boo
     return span.end < len(doc) and doc[span.end].lower_ in after
 
 
+_LIST_GLUE: Final = frozenset({",", "and", "or", "&"})
+
+
+def in_list_after(span: Span, end: int) -> bool:
+    """Whether the span is the next item of the list whose item ended at token `end`: only
+    list glue between them, with "and"/"or", or a comma and more of the list after the span
+    ("bands Keane, Razorlight and Bloc Party"; not "the film Ray, Jamie Foxx plays")."""
+    doc = span.doc
+    between = doc[end : span.start]
+    if not 0 < len(between) <= 2 or not all(t.lower_ in _LIST_GLUE for t in between):
+        return False
+    goes_on = span.end < len(doc) and doc[span.end].lower_ in _LIST_GLUE
+    return goes_on or any(t.lower_ in {"and", "or", "&"} for t in between)
+
+
 _STRONG_BEFORE: Final = frozenset({"club", "side", "team"})
 _STRONG_AFTER: Final = frozenset(
     {"manager", "boss", "coach", "fans", "supporters", "squad", "chairman", "academy", "owners"}

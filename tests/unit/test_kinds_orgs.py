@@ -138,6 +138,17 @@ def test_films_and_bands_are_neither_people_nor_organisations() -> None:
     assert _facet(got, "ORG") == {"EMI"}
 
 
+def test_every_band_of_a_list_is_dropped() -> None:
+    got = _run(
+        "Keane won . Bands Keane , Razorlight and Bloc Party played . In the film Ray , Jamie "
+        "Foxx sang . Razorlight won .",
+        [("Keane", "PERSON"), ("Keane", "PERSON"), ("Razorlight", "ORG"), ("Bloc Party", "ORG"),
+         ("Ray", "PERSON"), ("Jamie Foxx", "PERSON"), ("Razorlight", "PERSON")],
+    )  # fmt: skip
+    assert _facet(got, "PERSON") == {"Jamie Foxx"}  # an appositive after a title is no item
+    assert not _facet(got, "ORG")
+
+
 def test_names_ending_in_an_event_word_are_events() -> None:
     got = _run(
         "The IAAF World Cross Country Championships and the Republican National Convention "
