@@ -7,11 +7,22 @@ one worker:  Reuters-21578 articles published to Kafka as fast as the publisher 
              with one spaCy process (`WIREWATCH_SPACY_PROCESSES=1`) and the packaged alert
              rules, timed from the first publish to the last article searchable; CPU seconds
              used meanwhile by the worker's main process, its spaCy process, the Kafka broker
-             and the Elasticsearch node. Before timing, warm-up articles go through (model
-             loaded, JVMs past their just-in-time compilation), as in a running deployment.
+             and the Elasticsearch node. Before timing, the broker and the node are warmed
+             once by `STACK_WARMUP_ARTICLES` other articles through a throwaway pipeline, and
+             each run sends `WARMUP_ARTICLES` through its own before its clock starts (model
+             loaded, JVMs past their just-in-time compilation), as in a running deployment:
+             without the stack warm-up, the first timed run on a stack started a minute
+             before paid the JVMs' compilation (Elasticsearch 9.7-12.7 ms of CPU per article
+             against 3-4.5 in later runs of the same code).
 latency:     the same worker, articles offered at half its measured rate one at a time;
              publish -> searchable per article.
 two workers: the one-worker run again on a fresh pipeline with two workers.
+
+Rounds: bare, one worker and two workers run `--rounds` times (3), interleaved, after one
+stack warm-up; the figures reported are the medians of the rounds, each ratio the median of
+the rounds' own ratios (every round's ratios are kept under `rounds`). On a shared virtual
+machine one sample of each moves by 10% or more from run to run; the latency distribution
+is taken once, in the first round.
 
 Searchability is polled every 0.1-0.2 s with `count` / `ids` requests and never with a forced
 refresh: an article counts when the index's own refresh (`refresh_interval`) made it
@@ -28,6 +39,7 @@ import argparse
 import json
 import multiprocessing
 import resource
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -238,19 +250,33 @@ def offered_latency(
 def summarise(
     bare: dict[str, float], layer: dict[str, float], one: dict[str, Any], two: dict[str, Any]
 ) -> dict[str, Any]:
+    """One round's figures and ratios."""
     pipeline_cpu = sum(v for k, v in one["cpu_ms_per_article"].items() if k != "bench_process")
     return {
         "bare_spacy": {k: round(v, 2) for k, v in bare.items()},
         "enrichment_layer": {k: round(v, 2) for k, v in layer.items()},
         "one_worker": {k: v for k, v in one.items() if k != "latency"},
         "two_workers": two,
-        "latency_half_rate": {k: v for k, v in one["latency"].items()},
         "one_worker_over_bare": round(one["articles_per_s"] / bare["articles_per_s"], 3),
         "two_workers_over_one": round(two["articles_per_s"] / one["articles_per_s"], 3),
         "pipeline_cpu_ms_per_article": round(pipeline_cpu, 1),
         "pipeline_cpu_over_bare": round(pipeline_cpu / bare["cpu_ms_per_article"], 3),
         "worker_rss_over_bare": round(one["worker_peak_rss_mib"] / bare["peak_rss_mib"], 3),
     }
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Key by key, the median of the rounds' numbers (ratios too: the median of the rounds'
+    own ratios, each taken from measurements a minute apart)."""
+    out: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            out[key] = median_of([r[key] for r in runs])
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in runs), 3)
+        else:
+            out[key] = value
+    return out
 
 
 TARGETS = [
@@ -261,9 +287,24 @@ TARGETS = [
 ]
 
 
+RATIO_KEYS = (
+    "one_worker_over_bare",
+    "two_workers_over_one",
+    "pipeline_cpu_over_bare",
+    "worker_rss_over_bare",
+)
+
+
+def round_line(r: dict[str, Any]) -> str:
+    return "  ".join(f"{k} {r[k]:.3f}" for k in RATIO_KEYS)
+
+
 def report(r: dict[str, Any]) -> None:
     one, two, lat = r["one_worker"], r["two_workers"], r["latency_half_rate"]
-    print(f"articles: {one['articles']} (Reuters-21578); one spaCy process per worker")
+    print(
+        f"articles: {one['articles']} (Reuters-21578); one spaCy process per worker; medians "
+        f"of {len(r['rounds'])} interleaved rounds (bare, one worker, two workers)"
+    )
     print(f"bare spaCy nlp.pipe, 1 process:  {r['bare_spacy']['articles_per_s']:7.2f} articles/s")
     print(
         "enrich_articles (the layer):     "
@@ -336,22 +377,42 @@ def plot(r: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+WARMUP_ARTICLES = 100
+"""Articles each pipeline run sends through before its timed run (not timed, not counted)."""
+STACK_WARMUP_ARTICLES = 1500
+"""Articles of the one throwaway run that warms the broker's and the node's JVMs."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--latency-articles", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="bare / one / two, interleaved")
     args = parser.parse_args()
     settings = Settings()
-    articles = load_articles(args.articles, offset=100)  # warm-up: the first 100
-    warmup = load_articles(100)
-    offered = load_articles(args.latency_articles, offset=100 + args.articles)
+    warmup = load_articles(WARMUP_ARTICLES)  # the first ones; then the timed ones
+    articles = load_articles(args.articles, offset=WARMUP_ARTICLES)
+    offered = load_articles(args.latency_articles, offset=WARMUP_ARTICLES + args.articles)
+    stack_warmup = load_articles(
+        STACK_WARMUP_ARTICLES, offset=WARMUP_ARTICLES + args.articles + args.latency_articles
+    )
     model, batch = settings.spacy_model, settings.batch_size
-    bare = in_fresh_process(_bare, articles, model, batch)
     layer = in_fresh_process(_layer, articles, model, batch)
+    rounds: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        one = run_pipeline(1, articles, warmup, Path(tmp), latency_articles=offered)
-        two = run_pipeline(2, articles, warmup, Path(tmp))
-    result = summarise(bare, layer, one, two)
+        run_pipeline(1, stack_warmup, warmup, Path(tmp))  # warms the JVMs; not reported
+        for i in range(args.rounds):
+            bare = in_fresh_process(_bare, articles, model, batch)
+            first = i == 0
+            one = run_pipeline(1, articles, warmup, Path(tmp), offered if first else None)
+            two = run_pipeline(2, articles, warmup, Path(tmp))
+            if first:
+                latency = one["latency"]
+            rounds.append(summarise(bare, layer, one, two))
+            print(f"round {i + 1}: " + round_line(rounds[-1]), flush=True)
+    result = median_of(rounds)
+    result["latency_half_rate"] = latency
+    result["rounds"] = [{k: r[k] for k in RATIO_KEYS} for r in rounds]
     result["machine"] = machine()
     merge_results(
         {"throughput": result},
