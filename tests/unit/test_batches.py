@@ -171,7 +171,7 @@ def _taken(consumer: Consumer, *offsets: int) -> list[Taken]:
     return [Taken(consumer, o) for o in offsets]
 
 
-def _window(size: int, consumer: Consumer) -> batches.Window:
+def _window(size: int) -> batches.Window:
     return batches.Window("enrich", size, lambda event: event.ack() and None)
 
 
@@ -185,7 +185,7 @@ async def _hand(window: batches.Window, events: Sequence[Taken], run: batches.Wo
 
 async def test_overlapping_batches_send_ack_and_finish_in_the_order_taken() -> None:
     consumer = Consumer()
-    window = _window(2, consumer)
+    window = _window(2)
     log: list[str] = []
     first_may_send = asyncio.Event()
 
@@ -215,7 +215,7 @@ async def test_overlapping_batches_send_ack_and_finish_in_the_order_taken() -> N
 
 async def test_the_window_holds_at_most_its_size_and_takes_the_next_as_one_finishes() -> None:
     consumer = Consumer()
-    window = _window(2, consumer)
+    window = _window(2)
     gates = [asyncio.Event() for _ in range(3)]
     started: list[int] = []
 
@@ -243,7 +243,7 @@ async def test_the_window_holds_at_most_its_size_and_takes_the_next_as_one_finis
 
 async def test_one_batch_at_a_time_when_the_window_is_one() -> None:
     consumer = Consumer()
-    window = _window(1, consumer)
+    window = _window(1)
     running: list[int] = []
     overlapped: list[bool] = []
 
@@ -264,7 +264,7 @@ async def test_one_batch_at_a_time_when_the_window_is_one() -> None:
 
 async def test_a_cancelled_batch_is_not_acked_and_lets_the_next_one_go() -> None:
     consumer = Consumer()
-    window = _window(2, consumer)
+    window = _window(2)
     cancel = asyncio.Event()
 
     async def cancelled(events: Sequence[Any]) -> None:
@@ -294,7 +294,7 @@ async def test_a_batch_waiting_long_for_its_turn_is_logged(
 ) -> None:
     monkeypatch.setattr(batches, "TURN_WARN_SECONDS", 0.02)
     consumer = Consumer()
-    window = _window(2, consumer)
+    window = _window(2)
     release = asyncio.Event()
 
     async def slow(events: Sequence[Any]) -> None:
