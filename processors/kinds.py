@@ -199,10 +199,10 @@ def _as_person(
     """An organisation-labelled single word that is the surname of a person named in full in
     the article, and no organisation the gazetteer knows, is that person ("Aubameyang fires
     Arsenal win" beside "Pierre-Emerick Aubameyang")."""
-    one_word = len(span_text(span).split()) == 1  # "Hulme-Cross" is three tokens, one word
-    if decision[0] != "ORG" or not one_word or alias_key(span_text(span)) not in surnames:
+    text = span_text(span)  # "Hulme-Cross": three tokens, one word
+    if decision[0] != "ORG" or len(text.split()) != 1 or alias_key(text) not in surnames:
         return decision
-    if gaz.lookup(span_text(span)) is not None:  # a place or an organisation it knows
+    if gaz.lookup(text) is not None:  # a place or an organisation it knows
         return decision
     return relink(_with_label(span, "PERSON"))
 
@@ -212,7 +212,8 @@ def _listed(
 ) -> Decision | None:
     """The decision the reviewed lists make for a span; ("", ...) drops it."""
     label, link = decision
-    key = alias_key(span_text(span))
+    text = span_text(span)
+    key = alias_key(text)
     placed = link.entity_id.split(":", 1)[0] in {"country", "city", "region"}
     placed = placed or key in protected  # "Oscar" in an article about Oscar Pistorius
     if key in kinds.drop and not placed:
@@ -220,12 +221,11 @@ def _listed(
     named_event = label in {"PERSON", "ORG"} and span[-1].text in kinds.event_heads
     if (key in kinds.misc or named_event) and not placed:
         return relink(_with_label(span, "EVENT"))
-    written = span_text(span).split()
+    written = text.split()
     if label in {"PERSON", "ORG"} and len(written) > 1 and written[-1] in kinds.venue_heads:
         return relink(_with_label(span, "FAC"))  # a venue is a place
     if key in kinds.groups and label in {"PERSON", "ORG", "NORP", "GPE"} and not placed:
         return "NORP", Link(link.canonical, f"norp:{slug(link.canonical)}", None)
-    text = span_text(span)
     if label == "ORG" and (key in kinds.generic_orgs or "<" in text or ">" in text):
         return "", link
     return None

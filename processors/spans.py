@@ -95,7 +95,8 @@ def named_work(span: Span, before: frozenset[str], after: frozenset[str]) -> boo
     return span.end < len(doc) and doc[span.end].lower_ in after
 
 
-_LIST_GLUE: Final = frozenset({",", "and", "or", "&"})
+_CONJUNCTIONS: Final = frozenset({"and", "or", "&"})
+_LIST_GLUE: Final = _CONJUNCTIONS | {","}
 
 
 def in_list_after(span: Span, end: int) -> bool:
@@ -107,7 +108,7 @@ def in_list_after(span: Span, end: int) -> bool:
     if not 0 < len(between) <= 2 or not all(t.lower_ in _LIST_GLUE for t in between):
         return False
     goes_on = span.end < len(doc) and doc[span.end].lower_ in _LIST_GLUE
-    return goes_on or any(t.lower_ in {"and", "or", "&"} for t in between)
+    return goes_on or any(t.lower_ in _CONJUNCTIONS for t in between)
 
 
 _STRONG_BEFORE: Final = frozenset({"club", "side", "team"})
