@@ -24,6 +24,7 @@ from processors.gazetteer import load_gazetteer
 from processors.language import UNDETERMINED, detect_language
 from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
+from processors.people import facet_person
 
 ENRICHMENT_VERSION = "0.3.3"
 """0.3.3: an event its sentence leaves unrealised ("could attack", "close to agreeing",
@@ -158,9 +159,12 @@ def build_record(
     entities = _ranked(entities, MAX_ENTITIES, "entities", truncated)
 
     def by(labels: set[str] | frozenset[str], facet: str) -> list[str]:
-        ranked = _ranked([e for e in entities if e.label in labels], MAX_FACET_VALUES, facet, [])
+        values = [e for e in entities if e.label in labels]
+        if facet == "persons":
+            values = [e for e in values if facet_person(e.canonical)]
+        ranked = _ranked(values, MAX_FACET_VALUES, facet, [])
         kept = {e.canonical for e in ranked}
-        if len(kept) < len({e.canonical for e in entities if e.label in labels}):
+        if len(kept) < len({e.canonical for e in values}):
             truncated.append(facet)
         return sorted(kept)
 

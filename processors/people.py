@@ -39,6 +39,8 @@ class Seed:
     """Surname keys that stand for a seed person only after an office title."""
     family_first: frozenset[str]
     """Seed names (as written) whose family name is the first word."""
+    mononyms: frozenset[str]
+    """Keys of people known by one name ("Sting", "Pelé"): a facet value as they are."""
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +54,7 @@ def load_seed() -> Seed:
         names=tuple(str(n) for n in data.get("people", [])),
         common=frozenset(alias_key(str(n)) for n in data.get("common_surnames", [])),
         family_first=frozenset(str(n) for n in data.get("family_name_first", [])),
+        mononyms=frozenset(alias_key(str(n)) for n in data.get("mononyms", [])),
     )
 
 
@@ -60,6 +63,14 @@ def is_full_name(name: str) -> bool:
     "Bashar al-Assad"); not "ex Yukos" or "Trump"."""
     words = name.split()
     return len(words) >= 2 and words[0][:1].isupper() and any(c.isupper() for c in words[-1])
+
+
+def facet_person(name: str) -> bool:
+    """Whether a person's canonical name is a `persons` facet value: a full name, or one of
+    the people known by one name (`mononyms` in the seed). A lone surname nobody resolved
+    ("Brown" with no Brown named in full) names no one an analyst can filter on; it stays
+    in `entities` (and in full text), and the story stage may still resolve it."""
+    return is_full_name(name) or alias_key(name) in load_seed().mononyms
 
 
 def surname_key(name: str, family_first: bool = False) -> str:
@@ -181,7 +192,8 @@ class NameRegistry:
     def resolve(self, record: EnrichedArticle) -> EnrichedArticle:
         """The record with its one-word person names replaced by the full names they stand
         for (`full_name`); entities and ids follow. Unchanged when nothing resolves."""
-        mapping = {p: full for p in record.persons if (full := self.full_name(p)) is not None}
+        short = {e.canonical for e in record.entities if e.label == "PERSON"}
+        mapping = {p: full for p in sorted(short) if (full := self.full_name(p)) is not None}
         if not mapping:
             return record
         ids = {f"person:{slug(short)}": f"person:{slug(full)}" for short, full in mapping.items()}
@@ -195,7 +207,7 @@ class NameRegistry:
             merged[f"{e.label}|{e.id}"] = (
                 e if held is None else held.model_copy(update={"count": held.count + e.count})
             )
-        persons = sorted({mapping.get(p, p) for p in record.persons})
+        persons = sorted({mapping.get(p, p) for p in record.persons} | set(mapping.values()))
         return record.model_copy(
             update={
                 "persons": persons,

@@ -6,7 +6,14 @@ import json
 from datetime import UTC, datetime
 
 from processors.models import EnrichedArticle, Entity, Event
-from processors.people import NameRegistry, is_full_name, load_seed, seed_name, surname_key
+from processors.people import (
+    NameRegistry,
+    facet_person,
+    is_full_name,
+    load_seed,
+    seed_name,
+    surname_key,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -28,6 +35,23 @@ def test_seed_resolves_lone_surname() -> None:
     assert out.persons == ["Donald Trump", "Jane Doe"]
     assert {e.id for e in out.entities} == {"person:donald-trump", "person:jane-doe"}
     assert "person:donald-trump" in out.entity_ids and "person:trump" not in out.entity_ids
+
+
+def test_facet_holds_full_names_and_known_mononyms_only() -> None:
+    assert facet_person("Donald Trump") and facet_person("Kim Jong-un")
+    assert facet_person("Sting") and facet_person("Pele")  # known by one name; accents aside
+    assert not facet_person("Brown") and not facet_person("Babyshambles")
+
+
+def test_lone_surname_outside_the_facet_is_still_resolved() -> None:
+    # As enrichment writes it: "Kowalska" is an entity but not a `persons` value.
+    rec = _record("Kowalska").model_copy(update={"persons": []})
+    reg = NameRegistry(seed=False)
+    assert reg.resolve(rec) is rec
+    reg.observe(_record("Marta Kowalska"))
+    out = reg.resolve(rec)
+    assert out.persons == ["Marta Kowalska"]
+    assert [e.canonical for e in out.entities] == ["Marta Kowalska"]
 
 
 def test_family_name_first_and_common_surnames() -> None:
