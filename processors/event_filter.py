@@ -13,9 +13,10 @@ Three layers, applied after a rule's lemma, part of speech and context matched
   entertainment (a score like "2-1", "match", "striker", "album", "film"). In such an
   article the figurative-prone types lose confidence in proportion (`domain_factor`);
   types whose triggers are rarely figurative (ARREST, DISASTER, AID, a ban) keep theirs.
-- **Factuality** (`unrealised`): a trigger governed by a modal ("could attack") or by a
-  word of wanting, trying, failing or asking ("close to agreeing", "hopes to meet", "failed
-  to reach a deal", "called for talks") reports no event; it keeps a fraction of its
+- **Factuality** (`unrealised`): a trigger governed by a modal ("could attack", "will
+  reach"), by "going to", or by a word of wanting, trying, failing or asking ("close to
+  agreeing", "hopes to meet", "failed to reach a deal", "called for talks"), in a
+  condition ("if they attack") or in a question, reports no event; it keeps a fraction of its
   confidence (`UNREALISED_FACTOR`). Not for the types FACETS.md counts when discussed,
   scheduled or threatened (SANCTION, ELECTION, THREATEN).
 - **Facet threshold** (`facet_types`): every detected event stays in `events` with its
@@ -66,7 +67,7 @@ _QUIET_CUES: Final = frozenset(
 )  # fmt: skip
 UNREALISED_FACTOR: Final = 0.5
 """Confidence kept by an event its sentence does not report as real (`unrealised`)."""
-_MODALS: Final = frozenset({"could", "might", "may", "should", "must", "can"})
+_MODALS: Final = frozenset({"could", "might", "may", "should", "must", "can", "will", "'ll", "wo"})
 _NOT_YET: Final = frozenset(
     {
         "hope", "want", "wish", "seek", "try", "attempt", "aim", "close", "likely",
@@ -75,6 +76,7 @@ _NOT_YET: Final = frozenset(
     }
 )  # fmt: skip
 """Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
+_CONDITIONS: Final = frozenset({"if", "unless"})
 _CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
 _COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN"})
 _SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
@@ -149,6 +151,8 @@ def unrealised(token: Token, event_type: str) -> bool:
     (climbing from a noun to its verb: "close to reaching a deal")."""
     if event_type in _COUNTED_UNREALISED:
         return False
+    if token.sent.text.rstrip(" \"'’”").endswith("?") or _conditional(token):
+        return True
     node = token
     for _ in range(4):
         if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
@@ -158,9 +162,25 @@ def unrealised(token: Token, event_type: str) -> bool:
             return False
         if node.dep_ in {"xcomp", "pcomp", "prep", "ccomp"} and head.lemma_.lower() in _NOT_YET:
             return True
+        if node.dep_ == "xcomp" and head.lower_ == "going":  # "are going to be detained"
+            return True
         if node.dep_ not in _CLIMB:
             return False
         node = head
+    return False
+
+
+def _conditional(token: Token) -> bool:
+    """Whether the trigger's clause is a condition or depends on one ("if they attack",
+    "if they have none, they will be detained")."""
+    for node in (token, *token.ancestors):
+        for c in node.children:
+            if c.dep_ == "mark" and c.lower_ in _CONDITIONS:
+                return True
+            if c.dep_ == "advcl" and any(
+                m.dep_ == "mark" and m.lower_ in _CONDITIONS for m in c.children
+            ):
+                return True
     return False
 
 

@@ -338,6 +338,35 @@ REALIS: list[tuple[str, list[Tok], Ents, list[str]]] = [
          ("impose", "impose", "VERB", 2, "ROOT"), ("sanctions", "sanction", "NOUN", 2, "dobj")],
         [(0, 1, "GPE")], ["SANCTION"],
     ),
+    (
+        "Rebels will attack the town",
+        [("Rebels", "rebel", "NOUN", 2, "nsubj"), ("will", "will", "AUX", 2, "aux"),
+         ("attack", "attack", "VERB", 2, "ROOT"), ("the", "the", "DET", 4, "det"),
+         ("town", "town", "NOUN", 2, "dobj")],
+        [], [],
+    ),
+    (
+        "Did rebels attack the town ?",
+        [("Did", "do", "AUX", 2, "aux"), ("rebels", "rebel", "NOUN", 2, "nsubj"),
+         ("attack", "attack", "VERB", 2, "ROOT"), ("the", "the", "DET", 4, "det"),
+         ("town", "town", "NOUN", 2, "dobj"), ("?", "?", "PUNCT", 2, "punct")],
+        [], [],
+    ),
+    (
+        "If rebels attack the town they lose",
+        [("If", "if", "SCONJ", 2, "mark"), ("rebels", "rebel", "NOUN", 2, "nsubj"),
+         ("attack", "attack", "VERB", 6, "advcl"), ("the", "the", "DET", 4, "det"),
+         ("town", "town", "NOUN", 2, "dobj"), ("they", "they", "PRON", 6, "nsubj"),
+         ("lose", "lose", "VERB", 6, "ROOT")],
+        [], [],
+    ),
+    (
+        "They are going to be detained",
+        [("They", "they", "PRON", 2, "nsubj"), ("are", "be", "AUX", 2, "aux"),
+         ("going", "go", "VERB", 2, "ROOT"), ("to", "to", "PART", 5, "aux"),
+         ("be", "be", "AUX", 5, "auxpass"), ("detained", "detain", "VERB", 2, "xcomp")],
+        [], [],
+    ),
 ]  # fmt: skip
 
 
@@ -353,3 +382,63 @@ def test_unrealised_events_stay_in_events_but_out_of_the_facet(
     assert events, f"{text}: the event stays in `events`, with its lower confidence"
     triggers = {t.text: t for t in doc}
     assert {unrealised(triggers[e.trigger], e.type) for e in events} == {not want}, text
+
+
+# (sentence, tokens, entities, the facet): the event stays in `events` either way.
+FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
+    (
+        "He warned",  # speech, no hostile action in sight
+        [("He", "he", "PRON", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT")],
+        [], [],
+    ),
+    (
+        "Iran warned of attacks",
+        [("Iran", "Iran", "PROPN", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT"),
+         ("of", "of", "ADP", 1, "prep"), ("attacks", "attack", "NOUN", 2, "pobj")],
+        [(0, 1, "GPE")], ["ASSAULT", "THREATEN"],
+    ),
+    (
+        "the Cabinet meeting",  # a body's own meeting
+        [("the", "the", "DET", 2, "det"), ("Cabinet", "cabinet", "PROPN", 2, "compound"),
+         ("meeting", "meeting", "NOUN", 2, "ROOT")],
+        [], [],
+    ),
+    (
+        "a meeting with Iran",
+        [("a", "a", "DET", 1, "det"), ("meeting", "meeting", "NOUN", 1, "ROOT"),
+         ("with", "with", "ADP", 1, "prep"), ("Iran", "Iran", "PROPN", 2, "pobj")],
+        [(3, 4, "GPE")], ["CONSULT"],
+    ),
+    (
+        "Rosneft bought it in a deal",  # names a deal, reports no agreement
+        [("Rosneft", "Rosneft", "PROPN", 1, "nsubj"), ("bought", "buy", "VERB", 1, "ROOT"),
+         ("it", "it", "PRON", 1, "dobj"), ("in", "in", "ADP", 1, "prep"),
+         ("a", "a", "DET", 5, "det"), ("deal", "deal", "NOUN", 3, "pobj")],
+        [(0, 1, "ORG")], [],
+    ),
+    (
+        "Boston reached a deal",
+        [("Boston", "Boston", "PROPN", 1, "nsubj"), ("reached", "reach", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("deal", "deal", "NOUN", 1, "dobj")],
+        [(0, 1, "ORG")], ["AGREE"],
+    ),
+    (
+        "I attack Howard politically",
+        [("I", "I", "PRON", 1, "nsubj"), ("attack", "attack", "VERB", 1, "ROOT"),
+         ("Howard", "Howard", "PROPN", 1, "dobj"),
+         ("politically", "politically", "ADV", 1, "advmod")],
+        [(2, 3, "PERSON")], [],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "toks", "ents", "want"), FACET_CASES, ids=[c[0] for c in FACET_CASES]
+)
+def test_what_reaches_the_facet(
+    nlp: Language, text: str, toks: list[Tok], ents: Ents, want: list[str]
+) -> None:
+    events = _events(nlp, toks, ents)
+    assert facet_types(events) == want, text
+    if not want and text != "I attack Howard politically":
+        assert events, f"{text}: the weak event stays in `events`"
