@@ -72,11 +72,13 @@ _NOT_YET: Final = frozenset(
     {
         "hope", "want", "wish", "seek", "try", "attempt", "aim", "close", "likely",
         "unlikely", "fail", "refuse", "decline", "urge", "ask", "call", "demand", "press",
-        "encourage", "appeal", "push",
+        "encourage", "appeal", "push", "propose", "proposal", "threaten",
     }
 )  # fmt: skip
 """Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
 _CONDITIONS: Final = frozenset({"if", "unless"})
+_GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl"})
+"""How a trigger hangs off a `_NOT_YET` governor ("a proposal to detain": acl)."""
 _CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
 _COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN"})
 _SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
@@ -160,7 +162,7 @@ def unrealised(token: Token, event_type: str) -> bool:
         head = node.head
         if head is node:
             return False
-        if node.dep_ in {"xcomp", "pcomp", "prep", "ccomp"} and head.lemma_.lower() in _NOT_YET:
+        if node.dep_ in _GOVERNED and head.lemma_.lower() in _NOT_YET:
             return True
         if node.dep_ == "xcomp" and head.lower_ == "going":  # "are going to be detained"
             return True
