@@ -301,12 +301,15 @@ class Linker:
     def link(self, span: Span) -> tuple[str, Link]:
         """(label, link) of one entity, before person grouping."""
         label = span.label_
-        entry = None if label == "PERSON" else self.gazetteer.lookup(span.text)
+        # A lower-case "entity" is the model's slip ("fed up" is no Federal Reserve).
+        entry = (
+            None if label == "PERSON" or span.text.islower() else self.gazetteer.lookup(span.text)
+        )
         if entry is not None and _small_town_in_a_name(span, entry):
             entry = None
         if entry is not None and label in LABELS:
             if entry.kind == "org" and label not in PLACE_LABELS:
-                return "ORG", Link(entry.canonical, entry.id, entry.country)
+                return "ORG", Link(entry.canonical, entry.id, entry.country or self._owner(span))
             if entry.kind != "org":
                 new = entry.label if label in {"ORG", "GPE", "NORP", "LOC", "FAC"} else label
                 if entry.kind == "demonym" and new != "NORP":
@@ -317,17 +320,32 @@ class Linker:
         canonical = span_text(span, _POSSESSIVE_TOKENS)
         country = None
         if label in {"ORG", "LOC", "FAC"}:
-            # "Japanese Foreign Ministry", "U.S. State Department": the owner's country.
-            for head in (span[:2], span[:1]):
-                first = self.gazetteer.lookup(head.text) if len(head) else None
-                owner = first is not None and first.kind in {"country", "demonym"}
-                if first is not None and owner and len(span) > len(head):
-                    country = first.country
-                    break
+            country = self._owner(span)
         prefix = {"PERSON": "person", "ORG": "org", "NORP": "norp"}.get(
             LABELS.get(label, "MISC"), "place" if label in PLACE_LABELS else "misc"
         )
         return label, Link(canonical, f"{prefix}:{slug(canonical)}", country)
+
+    def _owner(self, span: Span) -> str | None:
+        """The country a name says it belongs to: a public body led by a country or a
+        demonym ("Japanese Foreign Ministry", "U.S. State Department", "the UK Independence
+        Party"; not "US Airways"), or a country's name inside it ("Athletics Kenya", "Bank
+        of England")."""
+        if len(span) > 1 and span[0].lower_ == "the":
+            span = span[1:]
+        public = span[-1].lower_ in self.gazetteer.public_heads
+        for head in (span[:2], span[:1]):
+            first = self.gazetteer.lookup(head.text) if len(head) else None
+            owner = first is not None and first.kind in {"country", "demonym"}
+            if first is not None and owner and len(span) > len(head):
+                return first.country if public else None
+        for tok in span[1:]:
+            if not (tok.i == span.end - 1 or tok.nbor(-1).lower_ == "of"):
+                continue  # "Bank of England", "Athletics Kenya"; not "Bankrupt US Airways"
+            entry = self.gazetteer.lookup(tok.text) if tok.is_title or tok.is_upper else None
+            if entry is not None and entry.kind == "country":
+                return entry.country
+        return None
 
     def __call__(self, doc: Doc) -> Doc:
         ents = add_missed_surnames(doc, self.gazetteer.person_titles)

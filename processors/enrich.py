@@ -36,7 +36,6 @@ LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})
 _PLACE_LABELS = frozenset({"GPE", "LOC"})
-_COUNTRY_LABELS = frozenset({"GPE", "LOC", "NORP"})
 MAX_MODEL_CHARS = 100_000
 """Characters of an article the model reads by default (setting `max_enrich_chars`)."""
 MAX_ENTITIES = 300
@@ -179,7 +178,7 @@ def build_record(
         version=a.version,
         language=prep.language,
         entities=entities,
-        countries=sorted({e.country for e in entities if e.country and e.label in _COUNTRY_LABELS}),
+        countries=sorted({e.country for e in entities if e.country}),
         persons=by({"PERSON"}, "persons"),
         organizations=by({"ORG"}, "organizations"),
         places=by(_PLACE_LABELS, "places"),

@@ -74,6 +74,9 @@ class Gazetteer:
     """Exact surface forms matched in text by the entity ruler."""
     office_titles: tuple[str, ...]
     person_titles: frozenset[str]
+    public_heads: frozenset[str]
+    """Last words of a public body's name ("ministry", "party"): a country or demonym
+    before them names the body's country ("Japanese Foreign Ministry")."""
     headline_acronyms: frozenset[str]
     anaphora: Mapping[str, str]
     """Lower-case head noun ("council") -> org id it refers back to once that org is named."""
@@ -278,6 +281,7 @@ def load_gazetteer() -> Gazetteer:
         surface=b.surface,
         office_titles=tuple(ov.get("office_titles", [])),
         person_titles=frozenset(ov.get("person_titles", [])),
+        public_heads=frozenset(str(w).lower() for w in ov.get("public_heads", [])),
         headline_acronyms=frozenset(ov.get("headline_acronyms", [])),
         anaphora=anaphora,
         countries=countries,

@@ -28,3 +28,25 @@ def test_lone_surname_nobody_resolves_stays_out_of_the_persons_facet() -> None:
     assert "Angela Merkel" in rec.persons
     assert "Rennard" not in rec.persons
     assert any(e.canonical == "Rennard" and e.label == "PERSON" for e in rec.entities)
+
+
+def test_a_government_body_stands_for_its_country_a_company_does_not() -> None:
+    rec = _enrich(
+        "Airline in talks",
+        "The Kremlin said on Monday it would respond. The U.S. State Department declined "
+        "to comment. Bankrupt US Airways gave its unions three weeks. The Associated Press "
+        "reported the talks.",
+    )
+    assert "RU" in rec.countries  # "Kremlin" (gazetteer: a state organ)
+    org_countries = {e.canonical: e.country for e in rec.entities if e.label == "ORG"}
+    assert org_countries.get("Associated Press") is None  # an agency is not its country
+    assert [n for n, c in org_countries.items() if c == "US"] == ["U.S. State Department"]
+
+
+def test_a_country_named_inside_an_organisation() -> None:
+    rec = _enrich(
+        "Runner banned",
+        "She was banned from all competition until the end of the year by Athletics Kenya "
+        "after failing to report to a national team camp.",
+    )
+    assert rec.countries == ["KE"]
