@@ -33,8 +33,14 @@ _OFFICE_TITLES: Final = frozenset(
 )
 
 
+_WEB_SUFFIX: Final = re.compile(r"(?<=[A-Za-z])\.(?:com|org|net|co\.uk)$")
+
+
 def strip_legal_form(name: str, forms: frozenset[str]) -> str:
-    """ "Nike Inc." -> "Nike", "Interstate Bakeries Corp." -> "Interstate Bakeries"."""
+    """ "Nike Inc." -> "Nike", "Interstate Bakeries Corp." -> "Interstate Bakeries"; a site
+    goes by its name ("AppleInsider.com" -> "AppleInsider")."""
+    if _WEB_SUFFIX.search(name) and " " not in name:
+        return _WEB_SUFFIX.sub("", name)
     words = name.replace(",", " ").split()
     while len(words) > 1 and words[-1] in forms:
         words.pop()

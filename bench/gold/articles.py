@@ -7,8 +7,12 @@ fixed seed (60 BBC News: 12 per category; 60 AG News test: 15 per category), spl
 into dev and heldout with a second fixed shuffle, and writes the referenced texts so that
 `wirewatch eval facets GOLD --articles FILE` can enrich them.
 
+A third set, `facets_fresh.jsonl`, holds 24 Reuters-21578 stories (`--fresh`), labelled
+after the rules of enrichment 0.3.4 were written and scored once, for the report.
+
 Run:
     .venv/bin/python -m bench.gold.articles --out /tmp/facets_articles.jsonl
+    .venv/bin/python -m bench.gold.articles --fresh --out /tmp/facets_fresh_articles.jsonl
     .venv/bin/python -m bench.gold.articles --list     # id, split, domain, one a line
 """
 
@@ -70,6 +74,32 @@ def pick() -> list[tuple[dict[str, Any], str]]:
     return out
 
 
+FRESH_SEED = 13
+FRESH_CORPUS = "reuters21578.jsonl.gz"
+FRESH_CATEGORIES: dict[str | None, tuple[int, str]] = {
+    # Reuters-21578 first TOPICS code (None: no topic, mostly general news) -> (k, domain)
+    None: (12, "world"), "trade": (3, "business"), "crude": (3, "business"),
+    "acq": (2, "business"), "ship": (2, "world"), "money-fx": (2, "business"),
+}  # fmt: skip
+FRESH_CHARS = (400, 3000)
+"""Body length bounds of a fresh article (a wire story, not a table or a one-liner)."""
+
+
+def pick_fresh() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 24 Reuters-21578 stories of `facets_fresh.jsonl`: a set
+    labelled after every rule of its time was written, kept apart from all tuning."""
+    rng = random.Random(FRESH_SEED)
+    by_cat: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    lo, hi = FRESH_CHARS
+    for rec in _records(FRESH_CORPUS):
+        if lo <= len(rec.get("body") or "") <= hi:
+            by_cat[rec.get("category")].append(rec)
+    out: list[tuple[dict[str, Any], str]] = []
+    for cat, (k, domain) in FRESH_CATEGORIES.items():
+        out.extend((rec, domain) for rec in rng.sample(by_cat[cat], k))
+    return out
+
+
 def split(ids: list[str]) -> dict[str, str]:
     """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
     order = sorted(ids)
@@ -82,9 +112,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the 120 articles here (JSON Lines)")
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
+    parser.add_argument(
+        "--fresh", action="store_true", help="the 24 Reuters stories of facets_fresh.jsonl"
+    )
     args = parser.parse_args()
-    picked = pick()
-    splits = split([rec["id"] for rec, _ in picked])
+    picked = pick_fresh() if args.fresh else pick()
+    splits = (
+        {rec["id"]: "fresh" for rec, _ in picked}
+        if args.fresh
+        else split([rec["id"] for rec, _ in picked])
+    )
     if args.list:
         for rec, domain in picked:
             print(rec["id"], splits[rec["id"]], domain, sep="\t")

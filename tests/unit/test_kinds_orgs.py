@@ -152,16 +152,18 @@ def test_every_band_of_a_list_is_dropped() -> None:
 def test_names_ending_in_an_event_word_are_events() -> None:
     got = _run(
         "The IAAF World Cross Country Championships and the Republican National Convention "
-        "opened . Foxx won a Screen Actors Guild Award . The Arab League met .",
+        "opened . Foxx won a Screen Actors Guild Award . The Arab League met . The "
+        "Prevention of Terrorism Bill passed .",
         [("IAAF World Cross Country Championships", "ORG"),
          ("Republican National Convention", "ORG"), ("Foxx", "PERSON"),
-         ("Screen Actors Guild Award", "PERSON"), ("Arab League", "ORG")],
+         ("Screen Actors Guild Award", "PERSON"), ("Arab League", "ORG"),
+         ("Prevention of Terrorism Bill", "ORG")],
     )  # fmt: skip
     assert _facet(got, "ORG") == {"Arab League"}
     assert _facet(got, "PERSON") == {"Foxx"}
     assert {t for t, lab, _ in got if lab == "EVENT"} == {
         "IAAF World Cross Country Championships", "Republican National Convention",
-        "Screen Actors Guild Award",
+        "Screen Actors Guild Award", "Prevention of Terrorism Bill",
     }  # fmt: skip
 
 
@@ -229,7 +231,8 @@ def test_no_spaces_around_hyphens_in_names() -> None:
 @pytest.mark.parametrize(
     ("name", "short"),
     [("Nike Inc.", "Nike"), ("Interstate Bakeries Corp.", "Interstate Bakeries"),
-     ("Tesla, Inc.", "Tesla"), ("Inc.", "Inc.")],
+     ("Tesla, Inc.", "Tesla"), ("Inc.", "Inc."), ("AppleInsider.com", "AppleInsider"),
+     ("PowerPage.org", "PowerPage"), ("Yahoo! Inc.", "Yahoo!")],
 )  # fmt: skip
 def test_strip_legal_form(name: str, short: str) -> None:
     assert strip_legal_form(name, frozenset({"Inc.", "Corp."})) == short
