@@ -28,15 +28,12 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Final
+from typing import Final
 
-import yaml
 from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
+from processors.kind_lists import Kinds, load_kinds
 from processors.people import is_full_name
 from processors.spans import (
     Link,
@@ -62,64 +59,6 @@ _SCORE: Final = re.compile(r"^[\d\-–]+$")
 _PREFIX_GLUE: Final = frozenset({"-", "‐", "–"})
 
 
-@dataclass(frozen=True, slots=True)
-class Kinds:
-    """The reviewed lists of `data/kinds.yaml`, as lookup keys."""
-
-    drop: frozenset[str]
-    misc: frozenset[str]
-    groups: frozenset[str]
-    org_heads: frozenset[str]
-    legal_forms: frozenset[str]
-    generic_orgs: frozenset[str]
-    sport_words: frozenset[str]
-    team_before: frozenset[str]
-    team_after: frozenset[str]
-    role_words: frozenset[str] = frozenset()
-    work_before: frozenset[str] = frozenset()
-    act_after: frozenset[str] = frozenset()
-    event_heads: frozenset[str] = frozenset()
-    venue_heads: frozenset[str] = frozenset()
-
-
-def _keys(values: Iterable[Any]) -> frozenset[str]:
-    out: set[str] = set()
-    for v in values:
-        if isinstance(v, list):
-            out |= _keys(v)
-        else:
-            out.add(alias_key(str(v)))
-    return frozenset(out)
-
-
-@lru_cache(maxsize=1)
-def load_kinds() -> Kinds:
-    text = resources.files("processors").joinpath("data/kinds.yaml").read_text("utf-8")
-    d = yaml.safe_load(text)
-    if not isinstance(d, dict):
-        raise ValueError("processors/data/kinds.yaml: expected a mapping at the top level")
-
-    def words(name: str) -> frozenset[str]:
-        return frozenset(str(w) for w in d.get(name, []))
-
-    return Kinds(
-        drop=_keys(d.get("drop", [])),
-        misc=_keys(d.get("misc", [])),
-        groups=_keys(d.get("groups", [])),
-        org_heads=words("org_heads"),
-        legal_forms=words("legal_forms"),
-        generic_orgs=_keys(d.get("generic_orgs", [])),
-        sport_words=frozenset(w.casefold() for w in words("sport_words")),
-        team_before=frozenset(w.casefold() for w in words("team_before")),
-        team_after=frozenset(w.casefold() for w in words("team_after")),
-        role_words=words("role_words"),
-        work_before=frozenset(w.casefold() for w in words("work_before")),
-        act_after=frozenset(w.casefold() for w in words("act_after")),
-        event_heads=words("event_heads"),
-        venue_heads=words("venue_heads"),
-    )
-
-
 def is_sport_report(doc: Doc, kinds: Kinds) -> bool:
     """At least three distinct sport words ("striker", "league", "season")."""
     seen = {t.lower_ for t in doc if t.lower_ in kinds.sport_words}
@@ -137,6 +76,27 @@ def _trim_prefix(span: Span) -> Span:
     ):
         start += 2
     return span if start == span.start else Span(doc, start, span.end, label=span.label_)
+
+
+def _demonym_led(span: Span, gaz: Gazetteer) -> tuple[Span, Span] | None:
+    """A nationality glued to a name the model took as one non-person entity ("American
+    Jeff Morrison", "South Korean Hyung-Taik Lee"): (the nationality, the person)."""
+    if span.label_ in {"PERSON", "ORG"} or len(span) < 3:
+        return None
+    for k in (2, 1):
+        lead = gaz.lookup(span[:k].text)
+        if lead is None or lead.kind != "demonym":
+            continue
+        rest = span[k:]
+        words = rest.text.split()
+        if not 2 <= len(words) <= 3 or not all(w[:1].isupper() and w[1:2].islower() for w in words):
+            return None
+        if gaz.lookup(rest.text) is not None:
+            return None
+        doc = span.doc
+        nat = Span(doc, span.start, span.start + k, label="NORP")
+        return nat, Span(doc, rest.start, rest.end, label="PERSON")
+    return None
 
 
 def _score_start(span: Span) -> int:
@@ -374,6 +334,11 @@ def revise(
                 new = _trim_org_tail(new)
         if _score_start(new) != new.end:
             new = Span(doc, new.start, _score_start(new), label=new.label_)
+        led = _demonym_led(new, gaz)
+        if led is not None:
+            kept_spans.append(led[0])
+            kept.append(relink(led[0]))
+            new = led[1]
         if textual and headline and new.end_char <= cut:
             cut_span = headline_span(new, body, body_text)
             if cut_span is None:

@@ -22,7 +22,7 @@ from typing import Final
 from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
-from processors.kinds import load_kinds
+from processors.kind_lists import load_kinds
 from processors.people import seed_name
 from processors.spans import Link, span_text
 

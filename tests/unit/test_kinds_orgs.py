@@ -245,3 +245,13 @@ def test_initials_and_acronym_keys() -> None:
     assert initials("Reuters") == set()
     assert acronym_key("U.N.") == "UN" and acronym_key("BoJ") == "BOJ"
     assert acronym_key("Nike") is None and acronym_key("A") is None
+
+
+def test_a_nationality_glued_to_a_name_is_split_off() -> None:
+    got = _run(
+        "He beat American Jeff Morrison and the American Red Cross helped .",
+        [("American Jeff Morrison", "NORP"), ("American Red Cross", "ORG")],
+    )
+    assert ("Jeff Morrison", "PERSON", "Jeff Morrison") in got
+    assert ("American", "NORP", "United States") in got
+    assert _facet(got, "ORG") == {"American Red Cross"}

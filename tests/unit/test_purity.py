@@ -115,7 +115,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("processors.events", "load_event_rules"): RESOURCES,  # data/events.yaml
     ("processors.rules.schema", "known_event_types"): RESOURCES,  # data/events.yaml types
     ("processors.gazetteer", "_read_overrides"): RESOURCES,  # data/gazetteer.yaml
-    ("processors.kinds", "load_kinds"): RESOURCES,  # data/kinds.yaml
+    ("processors.kind_lists", "load_kinds"): RESOURCES,  # data/kinds.yaml
     ("processors.people", "load_seed"): RESOURCES,  # data/people.yaml
     # Models installed as packages, loaded by their own library by name.
     ("processors.enrich", "load_pipeline"): frozenset({"spacy.load"}),

@@ -1,0 +1,74 @@
+"""The reviewed lists of `data/kinds.yaml` (what kind of thing a name is), loaded once.
+
+Read by `processors.kinds` (entity kinds) and `processors.orgs` (legal forms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from processors.gazetteer import alias_key
+
+
+@dataclass(frozen=True, slots=True)
+class Kinds:
+    """The reviewed lists of `data/kinds.yaml`, as lookup keys."""
+
+    drop: frozenset[str]
+    misc: frozenset[str]
+    groups: frozenset[str]
+    org_heads: frozenset[str]
+    legal_forms: frozenset[str]
+    generic_orgs: frozenset[str]
+    sport_words: frozenset[str]
+    team_before: frozenset[str]
+    team_after: frozenset[str]
+    role_words: frozenset[str] = frozenset()
+    work_before: frozenset[str] = frozenset()
+    act_after: frozenset[str] = frozenset()
+    event_heads: frozenset[str] = frozenset()
+    venue_heads: frozenset[str] = frozenset()
+
+
+def _keys(values: Iterable[Any]) -> frozenset[str]:
+    out: set[str] = set()
+    for v in values:
+        if isinstance(v, list):
+            out |= _keys(v)
+        else:
+            out.add(alias_key(str(v)))
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def load_kinds() -> Kinds:
+    text = resources.files("processors").joinpath("data/kinds.yaml").read_text("utf-8")
+    d = yaml.safe_load(text)
+    if not isinstance(d, dict):
+        raise ValueError("processors/data/kinds.yaml: expected a mapping at the top level")
+
+    def words(name: str) -> frozenset[str]:
+        return frozenset(str(w) for w in d.get(name, []))
+
+    return Kinds(
+        drop=_keys(d.get("drop", [])),
+        misc=_keys(d.get("misc", [])),
+        groups=_keys(d.get("groups", [])),
+        org_heads=words("org_heads"),
+        legal_forms=words("legal_forms"),
+        generic_orgs=_keys(d.get("generic_orgs", [])),
+        sport_words=frozenset(w.casefold() for w in words("sport_words")),
+        team_before=frozenset(w.casefold() for w in words("team_before")),
+        team_after=frozenset(w.casefold() for w in words("team_after")),
+        role_words=words("role_words"),
+        work_before=frozenset(w.casefold() for w in words("work_before")),
+        act_after=frozenset(w.casefold() for w in words("act_after")),
+        event_heads=words("event_heads"),
+        venue_heads=words("venue_heads"),
+    )
