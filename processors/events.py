@@ -161,7 +161,8 @@ def rule_fits(rule: EventRule, token: Token) -> bool:
     """Whether `rule` fires on `token` (lemma and part of speech already matched)."""
     if token.pos_ not in rule.pos:
         return False
-    if rule.requires_child and not any(c.lower_ in rule.requires_child for c in token.children):
+    keys = [{c.lower_, f"dep:{c.dep_}"} for c in token.children]  # "dep:xcomp": "asked X to"
+    if rule.requires_child and not any(k & rule.requires_child for k in keys):
         return False
     if rule.context or rule.context_not:
         sent = token.sent

@@ -423,6 +423,14 @@ FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
         [(0, 1, "ORG")], ["AGREE"],
     ),
     (
+        "Apple asked the court to stop them",
+        [("Apple", "Apple", "PROPN", 1, "nsubj"), ("asked", "ask", "VERB", 1, "ROOT"),
+         ("the", "the", "DET", 3, "det"), ("court", "court", "NOUN", 1, "dobj"),
+         ("to", "to", "PART", 5, "aux"), ("stop", "stop", "VERB", 1, "xcomp"),
+         ("them", "they", "PRON", 5, "dobj")],
+        [(0, 1, "ORG")], ["REQUEST"],
+    ),
+    (
         "I attack Howard politically",
         [("I", "I", "PRON", 1, "nsubj"), ("attack", "attack", "VERB", 1, "ROOT"),
          ("Howard", "Howard", "PROPN", 1, "dobj"),
