@@ -40,7 +40,7 @@ IMPLIED: Final[dict[str, str]] = {"TERROR_ATTACK": "ASSAULT"}
 
 FRAGILE: Final = frozenset(
     {
-        "ASSAULT", "REQUEST", "SUPPORT", "ACCUSE", "REJECT", "THREATEN", "PROTEST",
+        "ASSAULT", "REQUEST", "SUPPORT", "REJECT", "THREATEN", "PROTEST",
         "CONSULT", "COOPERATE", "AGREE", "RETREAT", "MOBILIZE", "MISSILE_TEST",
     }
 )  # fmt: skip
