@@ -34,6 +34,7 @@ class Kinds:
     act_after: frozenset[str] = frozenset()
     event_heads: frozenset[str] = frozenset()
     venue_heads: frozenset[str] = frozenset()
+    org_nouns: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -71,4 +72,5 @@ def load_kinds() -> Kinds:
         act_after=frozenset(w.casefold() for w in words("act_after")),
         event_heads=words("event_heads"),
         venue_heads=words("venue_heads"),
+        org_nouns=frozenset(w.casefold() for w in words("org_nouns")),
     )

@@ -191,6 +191,22 @@ def _listed(
     return None
 
 
+def _beside_org_noun(span: Span, decision: Decision, kinds: Kinds) -> Decision:
+    """A place the text calls a company, a bank, a party ... in apposition ("Halifax, the
+    country's biggest mortgage lender") is an organisation; "the US giant Monsanto" is not. Not a
+    person: "Quincy Jones, the producer" is one."""
+    if decision[0] not in {"GPE", "LOC"} or decision[1].entity_id.startswith("country:"):
+        return decision  # "the US agrochemical giant": a country stays one
+    root = span.root
+    beside = [c for c in root.children if c.dep_ == "appos"]
+    if root.dep_ == "appos" and root.head.i not in range(span.start, span.end):
+        beside.append(root.head)
+    if any(t.pos_ == "NOUN" and t.lemma_.lower() in kinds.org_nouns for t in beside):
+        name = span_text(span)  # not relinked: the gazetteer would make it the place again
+        return "ORG", Link(name, f"org:{slug(name)}", None)
+    return decision
+
+
 def _as_org(
     span: Span, decision: Decision, gaz: Gazetteer, relink: Relink, protected: set[str]
 ) -> Decision:
@@ -354,6 +370,7 @@ def revise(
                 continue
             decision = listed
         else:
+            decision = _beside_org_noun(new, decision, kinds)
             decision = _as_org(new, decision, gaz, relink, protected)
             decision = _as_person(new, decision, gaz, relink, surnames)
         kept_spans.append(new)

@@ -50,3 +50,14 @@ def test_a_country_named_inside_an_organisation() -> None:
         "after failing to report to a national team camp.",
     )
     assert rec.countries == ["KE"]
+
+
+def test_a_place_name_the_text_calls_a_company_is_an_organisation() -> None:
+    rec = _enrich(
+        "House prices",
+        "Research from Halifax, the country's biggest mortgage lender, showed that prices "
+        "rose in London. Quincy Jones, the record producer, was not asked.",
+    )
+    assert "Halifax" in rec.organizations
+    assert "Quincy Jones" in rec.persons  # a person with a job, not a company
+    assert "CA" not in rec.countries  # Halifax, Nova Scotia is not meant
