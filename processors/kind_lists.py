@@ -8,12 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from processors.gazetteer import alias_key
+from processors.gazetteer import alias_key, read_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +46,7 @@ def _keys(values: Iterable[Any]) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def load_kinds() -> Kinds:
-    text = resources.files("processors").joinpath("data/kinds.yaml").read_text("utf-8")
-    d = yaml.safe_load(text)
-    if not isinstance(d, dict):
-        raise ValueError("processors/data/kinds.yaml: expected a mapping at the top level")
+    d = read_data("kinds.yaml")
 
     def words(name: str) -> frozenset[str]:
         return frozenset(str(w) for w in d.get(name, []))

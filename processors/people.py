@@ -16,12 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Final
 
-import yaml
-
-from processors.gazetteer import alias_key, slug
+from processors.gazetteer import alias_key, read_data, slug
 from processors.models import EnrichedArticle, Entity
 
 MAX_NAMES: Final = 20_000
@@ -45,10 +42,7 @@ class Seed:
 
 @lru_cache(maxsize=1)
 def load_seed() -> Seed:
-    text = resources.files("processors").joinpath("data/people.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError("processors/data/people.yaml: expected a mapping at the top level")
+    data = read_data("people.yaml")
     return Seed(
         version=str(data.get("version", "0")),
         names=tuple(str(n) for n in data.get("people", [])),
