@@ -9,7 +9,7 @@ run the pipeline: the model, then `wirewatch_entity_ruler`, `wirewatch_linker` a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -160,10 +160,10 @@ def build_record(
         truncated.append("text")  # the model read only the start (see `model_text`)
     entities = _ranked(entities, MAX_ENTITIES, "entities", truncated)
 
-    def by(labels: set[str] | frozenset[str], facet: str) -> list[str]:
-        values = [e for e in entities if e.label in labels]
-        if facet == "persons":
-            values = [e for e in values if facet_person(e.canonical)]
+    def by(
+        labels: set[str] | frozenset[str], facet: str, keep: Callable[[str], bool] = bool
+    ) -> list[str]:
+        values = [e for e in entities if e.label in labels and keep(e.canonical)]
         ranked = _ranked(values, MAX_FACET_VALUES, facet, [])
         kept = {e.canonical for e in ranked}
         if len(kept) < len({e.canonical for e in values}):
@@ -182,7 +182,7 @@ def build_record(
         language=prep.language,
         entities=entities,
         countries=sorted({e.country for e in entities if e.country}),
-        persons=by({"PERSON"}, "persons"),
+        persons=by({"PERSON"}, "persons", facet_person),
         organizations=by({"ORG"}, "organizations"),
         places=by(_PLACE_LABELS, "places"),
         events=evs,

@@ -16,6 +16,9 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
   country the model calls a person is the country;
 - in a headline set in title case, an entity the body never spells as the headline does
   is cut to the part the body has ("Pixar Delays" -> "Pixar") or dropped;
+- a nationality glued to a name is split off ("American Jeff Morrison" -> NORP + PERSON);
+- a place name in apposition to a company noun is the organisation ("Halifax, the
+  country's biggest mortgage lender");
 - mentions of one name vote on its label ("Labour" 9 x ORG, 2 x PERSON -> ORG);
 - in a sport report, a place or club name used as a team ("Watford manager", "against
   Lyon") is the club (an organisation); a country used as a team stays its country.
@@ -193,8 +196,8 @@ def _listed(
 
 def _beside_org_noun(span: Span, decision: Decision, kinds: Kinds) -> Decision:
     """A place the text calls a company, a bank, a party ... in apposition ("Halifax, the
-    country's biggest mortgage lender") is an organisation; "the US giant Monsanto" is not. Not a
-    person: "Quincy Jones, the producer" is one."""
+    country's biggest mortgage lender") is an organisation; "the US giant Monsanto" is not.
+    Not a person: "Quincy Jones, the producer" is one."""
     if decision[0] not in {"GPE", "LOC"} or decision[1].entity_id.startswith("country:"):
         return decision  # "the US agrochemical giant": a country stays one
     root = span.root
