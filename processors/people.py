@@ -186,7 +186,9 @@ class NameRegistry:
     def resolve(self, record: EnrichedArticle) -> EnrichedArticle:
         """The record with its one-word person names replaced by the full names they stand
         for (`full_name`); entities and ids follow. Unchanged when nothing resolves."""
-        short = {e.canonical for e in record.entities if e.label == "PERSON"}
+        # A lone surname is a PERSON entity, outside `persons` since 0.3.4 and inside it in
+        # records an older worker wrote.
+        short = {e.canonical for e in record.entities if e.label == "PERSON"} | set(record.persons)
         mapping = {p: full for p in sorted(short) if (full := self.full_name(p)) is not None}
         if not mapping:
             return record
