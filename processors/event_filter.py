@@ -18,7 +18,8 @@ Three layers, applied after a rule's lemma, part of speech and context matched
   agreeing", "hopes to meet", "failed to reach a deal", "called for talks"), in a
   condition ("if they attack") or in a question, reports no event; it keeps a fraction of its
   confidence (`UNREALISED_FACTOR`). Not for the types FACETS.md counts when discussed,
-  scheduled or threatened (SANCTION, ELECTION, THREATEN).
+  scheduled, threatened or pledged (SANCTION, ELECTION, THREATEN, AID; aid pledged is not
+  hedged either: "said it would contribute").
 - **Facet threshold** (`facet_types`): every detected event stays in `events` with its
   confidence; a type enters `event_types` only when its best event reaches
   `FACET_THRESHOLD`, so a lone weak trigger does not label the article.
@@ -80,7 +81,8 @@ _CONDITIONS: Final = frozenset({"if", "unless"})
 _GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl"})
 """How a trigger hangs off a `_NOT_YET` governor ("a proposal to detain": acl)."""
 _CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
-_COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN"})
+_COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN", "AID"})
+_PLEDGED: Final = frozenset({"AID"})
 _SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
 _QUIET_CUES_PER_SENT: Final = 1
 """A sentence with this many cue words (or a score) reads like sport or showbiz."""
@@ -186,9 +188,16 @@ def _conditional(token: Token) -> bool:
     return False
 
 
-def realis(token: Token, event_type: str) -> float:
-    """Multiplier of an event's confidence: `UNREALISED_FACTOR` when `unrealised`, else 1."""
-    return UNREALISED_FACTOR if unrealised(token, event_type) else 1.0
+def realis(token: Token, event_type: str, hedges: frozenset[str], hedge_factor: float) -> float:
+    """Multiplier of an event's confidence: `UNREALISED_FACTOR` when `unrealised`, times
+    `hedge_factor` when a hedge word stands in its sentence ("possible", "likely", "would"),
+    except for aid: FACETS.md counts aid pledged ("said it would contribute $25,000")."""
+    if event_type in _PLEDGED:
+        return 1.0
+    hedged = any(t.lemma_.lower() in hedges for t in token.sent if t.i != token.i)
+    return (UNREALISED_FACTOR if unrealised(token, event_type) else 1.0) * (
+        hedge_factor if hedged else 1.0
+    )
 
 
 def quiet_share(doc: Doc) -> float:

@@ -345,9 +345,8 @@ class EventDetector:
                 sources, targets = sources[:1], sources[1:]  # "Kishida and Carr agreed"
             conf = rule.confidence + 0.1 * bool(sources) + 0.1 * bool(targets)
             sent = token.sent
-            if any(t.lemma_.lower() in self.rules.hedges for t in sent if t.i != token.i):
-                conf *= self.rules.hedge_factor
-            conf *= domain_factor(rule.type, quiet) * realis(token, rule.type)
+            conf *= domain_factor(rule.type, quiet)
+            conf *= realis(token, rule.type, self.rules.hedges, self.rules.hedge_factor)
             conf = round(min(conf, 0.95), 3)
             src_options: list[str | None] = [*sources] or [None]
             tgt_options: list[str | None] = [*targets] or [None]
