@@ -153,8 +153,8 @@ def unrealised(token: Token, event_type: str) -> bool:
     """Whether the trigger's clause leaves the event unrealised: a modal on the trigger or on
     the verb it depends on, or a governor of wanting, trying, failing or asking above it
     (climbing from a noun to its verb: "close to reaching a deal")."""
-    if event_type in _COUNTED_UNREALISED:
-        return False
+    if event_type in _COUNTED_UNREALISED or any(c.dep_ == "neg" for c in token.children):
+        return False  # "will not give in": a refusal stated is made
     if token.sent.text.rstrip(" \"'’”").endswith("?") or _conditional(token):
         return True
     node = token

@@ -56,6 +56,7 @@ class EventRule:
     needs_object: bool = False
     intransitive: bool = False
     particle_not: frozenset[str] = frozenset()  # "sign up", "back down"
+    negated: bool = False  # fires only on a negated trigger ("will not give in")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def parse_event_rules(data: dict[str, Any]) -> EventRules:
                 needs_object=bool(r.get("needs_object", False)),
                 intransitive=bool(r.get("intransitive", False)),
                 particle_not=low("particle_not"),
+                negated=bool(r.get("negated", False)),
             )
         )
     by_lemma: dict[str, list[EventRule]] = {}
@@ -335,9 +337,9 @@ class EventDetector:
                 continue
             if token.ent_type_ in _TITLE_LABELS:  # "Meet the Fockers" is a film, not a meeting
                 continue
-            if any(c.dep_ == "neg" for c in token.children):
-                continue
-            rule = next((r for r in self._ordered(candidates) if rule_fits(r, token)), None)
+            neg = any(c.dep_ == "neg" for c in token.children)  # only `negated` rules fire
+            rules = (r for r in self._ordered(candidates) if r.negated == neg)
+            rule = next((r for r in rules if rule_fits(r, token)), None)
             if rule is None:
                 continue
             sources, targets = actors_for(token, rule, resolve)

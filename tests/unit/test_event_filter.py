@@ -98,6 +98,13 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
         [(0, 1, "GPE"), (2, 3, "GPE")], {"REQUEST"},
     ),
     (
+        "Police did not arrest him",  # a negated event is none
+        [("Police", "police", "NOUN", 3, "nsubj"), ("did", "do", "AUX", 3, "aux"),
+         ("not", "not", "PART", 3, "neg"), ("arrest", "arrest", "VERB", 3, "ROOT"),
+         ("him", "he", "PRON", 3, "dobj")],
+        [], set(),
+    ),
+    (
         "He demonstrated many attributes",
         [("He", "he", "PRON", 1, "nsubj"), ("demonstrated", "demonstrate", "VERB", 1, "ROOT"),
          ("many", "many", "ADJ", 3, "amod"), ("attributes", "attribute", "NOUN", 1, "dobj")],
@@ -436,6 +443,13 @@ FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
          ("to", "to", "PART", 5, "aux"), ("stop", "stop", "VERB", 1, "xcomp"),
          ("them", "they", "PRON", 5, "dobj")],
         [(0, 1, "ORG")], ["REQUEST"],
+    ),
+    (
+        "They will not give in",  # a refusal stated is made
+        [("They", "they", "PRON", 3, "nsubj"), ("will", "will", "AUX", 3, "aux"),
+         ("not", "not", "PART", 3, "neg"), ("give", "give", "VERB", 3, "ROOT"),
+         ("in", "in", "ADP", 3, "prt")],
+        [], ["REJECT"],
     ),
     (
         "I attack Howard politically",
