@@ -32,6 +32,7 @@ class Kinds:
     event_heads: frozenset[str] = frozenset()
     venue_heads: frozenset[str] = frozenset()
     org_nouns: frozenset[str] = frozenset()
+    post_nominals: frozenset[str] = frozenset()
 
 
 def _keys(values: Iterable[Any]) -> frozenset[str]:
@@ -67,4 +68,5 @@ def load_kinds() -> Kinds:
         event_heads=words("event_heads"),
         venue_heads=words("venue_heads"),
         org_nouns=frozenset(w.casefold() for w in words("org_nouns")),
+        post_nominals=words("post_nominals"),
     )

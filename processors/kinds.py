@@ -17,6 +17,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
 - in a headline set in title case, an entity the body never spells as the headline does
   is cut to the part the body has ("Pixar Delays" -> "Pixar") or dropped;
 - a nationality glued to a name is split off ("American Jeff Morrison" -> NORP + PERSON);
+  post-nominal letters are dropped from a person ("Guy Mansfield QC"); a person or
+  organisation written in lower case is the model's slip and is dropped;
 - a place name in apposition to a company noun is the organisation ("Halifax, the
   country's biggest mortgage lender");
 - mentions of one name vote on its label ("Labour" 9 x ORG, 2 x PERSON -> ORG);
@@ -119,6 +121,17 @@ def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
     return span if start == span.start else Span(span.doc, start, span.end, label=span.label_)
 
 
+def _post_nominal_person(span: Span, letters: frozenset[str]) -> Span | None:
+    """A full name followed by post-nominal letters the model took for an organisation
+    ("Guy Mansfield QC", "Jane Doe MP"): the person, without the letters."""
+    words = span.text.split()
+    if len(words) < 3 or words[-1] not in letters or span[-1].text != words[-1]:
+        return None
+    if not all(w[:1].isupper() and w[1:2].islower() for w in words[:-1]):
+        return None
+    return Span(span.doc, span.start, span.end - 1, label="PERSON")
+
+
 def _trim_org_tail(span: Span) -> Span:
     """Drop lower-case words and scores after an organisation's name ("... of India news
     agency", "Watford 3-0")."""
@@ -191,6 +204,8 @@ def _listed(
         return "NORP", Link(link.canonical, f"norp:{slug(link.canonical)}", None)
     if label == "ORG" and (key in kinds.generic_orgs or "<" in text or ">" in text):
         return "", link
+    if label in {"PERSON", "ORG"} and text.islower():
+        return "", link  # the model's slip: "fed up", "the consumer"
     return None
 
 
@@ -349,6 +364,7 @@ def revise(
         textual = decision[0] in _TEXTUAL or span.label_ in {"ORG", "PERSON"}
         if textual:
             new = _trim_roles(_trim_prefix(_cut_at_punct(span, gaz)), kinds.role_words)
+            new = _post_nominal_person(new, kinds.post_nominals) or new
             if decision[0] == "ORG":
                 new = _trim_org_tail(new)
         if _score_start(new) != new.end:

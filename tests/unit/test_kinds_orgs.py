@@ -255,3 +255,11 @@ def test_a_nationality_glued_to_a_name_is_split_off() -> None:
     assert ("Jeff Morrison", "PERSON", "Jeff Morrison") in got
     assert ("American", "NORP", "United States") in got
     assert _facet(got, "ORG") == {"American Red Cross"}
+
+
+def test_post_nominal_letters_make_a_person_and_a_lower_case_name_is_no_entity() -> None:
+    got = _run(
+        "Guy Mansfield QC warned that people were fed up .",
+        [("Guy Mansfield QC", "ORG"), ("fed", "ORG")],
+    )
+    assert got == [("Guy Mansfield", "PERSON", "Guy Mansfield")]
