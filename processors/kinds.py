@@ -16,9 +16,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
   country the model calls a person is the country;
 - in a headline set in title case, an entity the body never spells as the headline does
   is cut to the part the body has ("Pixar Delays" -> "Pixar") or dropped;
-- a nationality glued to a name is split off ("American Jeff Morrison" -> NORP + PERSON);
-  post-nominal letters are dropped from a person ("Guy Mansfield QC"); a person or
-  organisation written in lower case is the model's slip and is dropped;
+- a nationality glued to a name is split off ("American Jeff Morrison"); post-nominal
+  letters are cut from a person ("Guy Mansfield QC"); a lower-case name is dropped;
 - a place name in apposition to a company noun is the organisation ("Halifax, the
   country's biggest mortgage lender");
 - mentions of one name vote on its label ("Labour" 9 x ORG, 2 x PERSON -> ORG);
