@@ -301,10 +301,7 @@ class Linker:
     def link(self, span: Span) -> tuple[str, Link]:
         """(label, link) of one entity, before person grouping."""
         label = span.label_
-        # A lower-case "entity" is the model's slip ("fed up" is no Federal Reserve).
-        entry = (
-            None if label == "PERSON" or span.text.islower() else self.gazetteer.lookup(span.text)
-        )
+        entry = None if label == "PERSON" else self.gazetteer.lookup(span.text)
         if entry is not None and _small_town_in_a_name(span, entry):
             entry = None
         if entry is not None and label in LABELS:

@@ -161,9 +161,9 @@ def build_record(
     entities = _ranked(entities, MAX_ENTITIES, "entities", truncated)
 
     def by(
-        labels: set[str] | frozenset[str], facet: str, keep: Callable[[str], bool] = bool
+        labels: set[str] | frozenset[str], facet: str, keep: Callable[[str], bool] | None = None
     ) -> list[str]:
-        values = [e for e in entities if e.label in labels and keep(e.canonical)]
+        values = [e for e in entities if e.label in labels and (keep is None or keep(e.canonical))]
         ranked = _ranked(values, MAX_FACET_VALUES, facet, [])
         kept = {e.canonical for e in ranked}
         if len(kept) < len({e.canonical for e in values}):

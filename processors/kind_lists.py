@@ -52,6 +52,9 @@ def load_kinds() -> Kinds:
     def words(name: str) -> frozenset[str]:
         return frozenset(str(w) for w in d.get(name, []))
 
+    def folded(name: str) -> frozenset[str]:
+        return frozenset(w.casefold() for w in words(name))
+
     return Kinds(
         drop=_keys(d.get("drop", [])),
         misc=_keys(d.get("misc", [])),
@@ -59,14 +62,14 @@ def load_kinds() -> Kinds:
         org_heads=words("org_heads"),
         legal_forms=words("legal_forms"),
         generic_orgs=_keys(d.get("generic_orgs", [])),
-        sport_words=frozenset(w.casefold() for w in words("sport_words")),
-        team_before=frozenset(w.casefold() for w in words("team_before")),
-        team_after=frozenset(w.casefold() for w in words("team_after")),
+        sport_words=folded("sport_words"),
+        team_before=folded("team_before"),
+        team_after=folded("team_after"),
         role_words=words("role_words"),
-        work_before=frozenset(w.casefold() for w in words("work_before")),
-        act_after=frozenset(w.casefold() for w in words("act_after")),
+        work_before=folded("work_before"),
+        act_after=folded("act_after"),
         event_heads=words("event_heads"),
         venue_heads=words("venue_heads"),
-        org_nouns=frozenset(w.casefold() for w in words("org_nouns")),
+        org_nouns=folded("org_nouns"),
         post_nominals=words("post_nominals"),
     )

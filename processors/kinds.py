@@ -43,6 +43,7 @@ from processors.spans import (
     Link,
     headline_span,
     in_list_after,
+    name_shaped,
     named_work,
     span_text,
     team_cue,
@@ -93,7 +94,7 @@ def _demonym_led(span: Span, gaz: Gazetteer) -> tuple[Span, Span] | None:
             continue
         rest = span[k:]
         words = rest.text.split()
-        if not 2 <= len(words) <= 3 or not all(w[:1].isupper() and w[1:2].islower() for w in words):
+        if not 2 <= len(words) <= 3 or not name_shaped(words):
             return None
         if gaz.lookup(rest.text) is not None:
             return None
@@ -121,12 +122,11 @@ def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
 
 
 def _post_nominal_person(span: Span, letters: frozenset[str]) -> Span | None:
-    """A full name followed by post-nominal letters the model took for an organisation
-    ("Guy Mansfield QC", "Jane Doe MP"): the person, without the letters."""
+    """A full name with post-nominal letters ("Guy Mansfield QC"): the person, without them."""
     words = span.text.split()
     if len(words) < 3 or words[-1] not in letters or span[-1].text != words[-1]:
         return None
-    if not all(w[:1].isupper() and w[1:2].islower() for w in words[:-1]):
+    if not name_shaped(words[:-1]):
         return None
     return Span(span.doc, span.start, span.end - 1, label="PERSON")
 

@@ -145,3 +145,8 @@ def team_cue(
     if j < len(doc) and doc[j].text in POSSESSIVE_TOKENS:
         j += 1
     return j < len(doc) and doc[j].lower_ in after
+
+
+def name_shaped(words: list[str]) -> bool:
+    """Every word written like a name: "Jeff", "Hyung-Taik" (not "UK", "ltd")."""
+    return all(w[:1].isupper() and w[1:2].islower() for w in words)
