@@ -7,12 +7,15 @@ fixed seed (60 BBC News: 12 per category; 60 AG News test: 15 per category), spl
 into dev and heldout with a second fixed shuffle, and writes the referenced texts so that
 `wirewatch eval facets GOLD --articles FILE` can enrich them.
 
-A third set, `facets_fresh.jsonl`, holds 24 Reuters-21578 stories (`--fresh`), labelled
-after the rules of enrichment 0.3.4 were written and scored once, for the report.
+A third set, `facets_fresh.jsonl`, holds 24 Reuters-21578 stories (`--set fresh`), labelled
+after the rules of enrichment 0.3.4 were written and scored once, for the report. A fourth,
+`facets_late.jsonl`, holds 37 more BBC and AG News articles none of the others use
+(`--set late`), labelled after the rules of enrichment 0.3.5 were written.
 
 Run:
     .venv/bin/python -m bench.gold.articles --out /tmp/facets_articles.jsonl
-    .venv/bin/python -m bench.gold.articles --fresh --out /tmp/facets_fresh_articles.jsonl
+    .venv/bin/python -m bench.gold.articles --set fresh --out /tmp/facets_fresh_articles.jsonl
+    .venv/bin/python -m bench.gold.articles --set late --out /tmp/facets_late_articles.jsonl
     .venv/bin/python -m bench.gold.articles --list     # id, split, domain, one a line
 """
 
@@ -100,6 +103,27 @@ def pick_fresh() -> list[tuple[dict[str, Any], str]]:
     return out
 
 
+LATE_SEED = 14
+LATE_PER_CATEGORY = {"bbc_news.jsonl.gz": 5, "ag_news_test.jsonl.gz": 3}
+
+
+def pick_late() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 37 articles of `facets_late.jsonl`: BBC News (5 a category)
+    and AG News (3 a category) articles that the 120 of `pick()` do not use."""
+    used = {rec["id"] for rec, _ in pick()}
+    rng = random.Random(LATE_SEED)
+    out: list[tuple[dict[str, Any], str]] = []
+    for corpus, (_, domains) in CORPORA.items():
+        by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rec in _records(corpus):
+            if rec["id"] not in used:
+                by_cat[rec["category"]].append(rec)
+        for cat in sorted(domains):
+            k = LATE_PER_CATEGORY[corpus]
+            out.extend((rec, domains[cat]) for rec in rng.sample(by_cat[cat], k))
+    return out
+
+
 def split(ids: list[str]) -> dict[str, str]:
     """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
     order = sorted(ids)
@@ -113,14 +137,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the 120 articles here (JSON Lines)")
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
-        "--fresh", action="store_true", help="the 24 Reuters stories of facets_fresh.jsonl"
+        "--set",
+        choices=("main", "fresh", "late"),
+        default="main",
+        help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
+        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl",
     )
     args = parser.parse_args()
-    picked = pick_fresh() if args.fresh else pick()
+    picked = {"main": pick, "fresh": pick_fresh, "late": pick_late}[args.set]()
     splits = (
-        {rec["id"]: "fresh" for rec, _ in picked}
-        if args.fresh
-        else split([rec["id"] for rec, _ in picked])
+        split([rec["id"] for rec, _ in picked])
+        if args.set == "main"
+        else {rec["id"]: args.set for rec, _ in picked}
     )
     if args.list:
         for rec, domain in picked:
