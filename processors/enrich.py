@@ -26,8 +26,9 @@ from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 from processors.people import facet_person
 
-ENRICHMENT_VERSION = "0.3.4"
-"""0.3.4: a lone surname nobody resolves stays out of `persons`; a government body stands for
+ENRICHMENT_VERSION = "0.3.5"
+"""0.3.5: a reviewed list of some 300 more organisations (state organs with their country,
+parties, armed groups, companies, media, universities, clubs). 0.3.4: a lone surname nobody resolves stays out of `persons`; a government body stands for
 its country; a warning, a meeting or a deal needs more than its noun to be an event; will,
 going to, conditions and questions are unrealised; "asked X to do" is a request. 0.3.3: an
 event its sentence leaves unrealised ("could attack", "close to agreeing", "failed to reach a

@@ -132,9 +132,15 @@ def _listed_organisations(
     sport: dict[str, GazetteerEntry] = {}
     clubs: set[str] = set()
     for section, orgs in read_data("organizations.yaml").items():
-        for canonical, aliases in (orgs or {}).items():
+        for canonical, listed in (orgs or {}).items():
+            # `Name: [aliases]`, or `Name: {country: GB, aliases: [...]}` for a state organ.
+            aliases, country = (
+                (listed.get("aliases", []), listed.get("country"))
+                if isinstance(listed, dict)
+                else (listed, None)
+            )
             entry = GazetteerEntry(
-                id=f"org:{slug(canonical)}", canonical=canonical, label="ORG", country=None,
+                id=f"org:{slug(canonical)}", canonical=canonical, label="ORG", country=country,
                 kind="org",
             )  # fmt: skip
             if entry.id in known:

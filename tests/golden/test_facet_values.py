@@ -40,7 +40,9 @@ def test_a_government_body_stands_for_its_country_a_company_does_not() -> None:
     assert "RU" in rec.countries  # "Kremlin" (gazetteer: a state organ)
     org_countries = {e.canonical: e.country for e in rec.entities if e.label == "ORG"}
     assert org_countries.get("Associated Press") is None  # an agency is not its country
-    assert [n for n, c in org_countries.items() if c == "US"] == ["U.S. State Department"]
+    assert [n for n, c in org_countries.items() if c == "US"] == [
+        "United States Department of State"
+    ]  # a listed state organ (organizations.yaml), not the company
 
 
 def test_a_country_named_inside_an_organisation() -> None:

@@ -48,6 +48,12 @@ def test_alias_key(text: str, key: str) -> None:
         ("Florida", "region:US-FL", "US", "GPE"),
         ("Westminster", "region:GB-WSM", "GB", "GPE"),
         ("Leeds", "city:2644688", "GB", "GPE"),
+        # organizations.yaml: a state organ names its country, a party or a company none.
+        ("Downing Street", "org:10-downing-street", "GB", "ORG"),
+        ("FBI", "org:federal-bureau-of-investigation", "US", "ORG"),
+        ("Lok Sabha", "org:lok-sabha", "IN", "ORG"),
+        ("Trinamool Congress", "org:all-india-trinamool-congress", None, "ORG"),
+        ("JPMorgan", "org:jpmorgan-chase", None, "ORG"),
     ],
 )
 def test_variants_resolve(surface: str, entity_id: str, country: str | None, label: str) -> None:
@@ -65,3 +71,11 @@ def test_ambiguous_acronyms_are_lookup_only() -> None:
     g = load_gazetteer()
     assert g.lookup("WHO") is not None and "WHO" not in g.surface
     assert "N. Korea" in g.surface and "TOKYO" in g.surface
+
+
+def test_acronyms_shared_by_two_well_known_bodies_stay_unresolved() -> None:
+    # "CBI" (India's bureau, Britain's employers), "FSB" (Russia's service, Britain's
+    # small firms), "CCTV" (cameras): the scorer and the reader match a bare acronym.
+    g = load_gazetteer()
+    for acronym in ("CBI", "FSB", "CCTV", "LSE", "RSS"):
+        assert g.lookup(acronym) is None, acronym

@@ -135,7 +135,7 @@ def test_films_and_bands_are_neither_people_nor_organisations() -> None:
          ("Jungle Fever", "PERSON"), ("Spike Lee", "PERSON"), ("EMI", "ORG")],
     )  # fmt: skip
     assert _facet(got, "PERSON") == {"Sarah Gellar", "Pete Doherty", "Spike Lee"}
-    assert _facet(got, "ORG") == {"EMI"}
+    assert _facet(got, "ORG") == {"EMI", "Sony"}  # Sony: a listed company the model missed
 
 
 def test_every_band_of_a_list_is_dropped() -> None:
@@ -186,13 +186,13 @@ def test_player_with_result_verbs_stays_a_person() -> None:
 
 def test_acronym_joins_long_form_and_agency_credit() -> None:
     got = _run(
-        "NEW DELHI ( AP ) - The Bharatiya Janata Party won . BJP leaders and the Office for "
-        "National ( ONS ) said so , and ONS agreed . Nike Inc. and Nike rose .",
-        [("Bharatiya Janata Party", "ORG"), ("BJP", "ORG"), ("Office for National", "ORG"),
-         ("ONS", "ORG"), ("Nike Inc.", "ORG"), ("Nike", "ORG")],
+        "NEW DELHI ( AP ) - The Bharatiya Janata Party won . BJP leaders and the Office of "
+        "Rail Regulation ( ORR ) said so , and ORR agreed . Nike Inc. and Nike rose .",
+        [("Bharatiya Janata Party", "ORG"), ("BJP", "ORG"), ("Office of Rail Regulation", "ORG"),
+         ("ORR", "ORG"), ("Nike Inc.", "ORG"), ("Nike", "ORG")],
     )  # fmt: skip
     assert _facet(got, "ORG") == {
-        "Associated Press", "Bharatiya Janata Party", "Office for National", "Nike",
+        "Associated Press", "Bharatiya Janata Party", "Office of Rail Regulation", "Nike",
     }  # fmt: skip
 
 
