@@ -21,7 +21,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from processors import kinds, orgs
+from processors import kinds, orgs, places
 from processors.gazetteer import Gazetteer, GazetteerEntry, alias_key, load_gazetteer, slug
 from processors.people import is_full_name
 from processors.spans import POSSESSIVE_TOKENS, Link, span_text
@@ -370,6 +370,7 @@ class Linker:
             new_ents.append(ent)
             links.append(link)
         new_ents, links = orgs.unify(doc, new_ents, links, self.gazetteer)
+        links = places.settle(new_ents, links, self.gazetteer)
         doc.ents = new_ents
         for ent, link in zip(doc.ents, links, strict=True):
             ent._.canonical = link.canonical

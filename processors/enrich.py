@@ -27,15 +27,17 @@ from processors.normalize import NormalisedArticle, normalise_article
 from processors.people import facet_person
 
 ENRICHMENT_VERSION = "0.3.5"
-"""0.3.5: a reviewed list of some 300 more organisations (state organs with their country,
-parties, armed groups, companies, media, universities, clubs). 0.3.4: a lone surname nobody resolves stays out of `persons`; a government body stands for
-its country; a warning, a meeting or a deal needs more than its noun to be an event; will,
-going to, conditions and questions are unrealised; "asked X to do" is a request. 0.3.3: an
-event its sentence leaves unrealised ("could attack", "close to agreeing", "failed to reach a
-deal") stays out of `event_types`; a hyphenated surname joins its full
-name. 0.3.2: films and bands dropped, a headline surname is its person, names ending in an
-event word are events, small towns inside longer names are no place; trigger particles and
-role nouns (0.3.1: entity kinds, one value per organisation, seeded lone surnames)."""
+"""0.3.5: some 300 more reviewed organisations (state organs name their country), listed music acts
+and products are no persons or organisations, a shared place name goes to the place the article
+means ("Atlanta, Georgia"; "Delhi" is no longer Dili). 0.3.4: a lone surname nobody resolves
+stays out of `persons`; a government body stands for its country; a warning, a meeting or a deal
+needs more than its noun to be an event; will, going to, conditions and questions are
+unrealised; "asked X to do" is a request. 0.3.3: an event its sentence leaves unrealised ("could
+attack", "close to agreeing", "failed to reach a deal") stays out of `event_types`; a hyphenated
+surname joins its full name. 0.3.2: films and bands dropped, a headline surname is its person,
+names ending in an event word are events, small towns inside longer names are no place; trigger
+particles and role nouns (0.3.1: entity kinds, one value per organisation, seeded lone
+surnames)."""
 LABELS = components.LABELS
 # Languages the English pipeline enriches; "und" is mostly short English copy.
 ENGLISH = frozenset({"en", UNDETERMINED})

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
@@ -28,6 +29,9 @@ import yaml
 TIER_COUNTRY: Final = 0
 TIER_CAPITAL: Final = 1
 TIER_CITY: Final = 2
+EXONYM_WEIGHT: Final = 5
+"""A big city's other name ("Peking", "Calcutta") ranks as a city of a fifth of its people,
+never as a capital: "Delhi" is an old name of Dili, and India's capital's own name."""
 
 # Cities at least this big are matched in text even where the model missed them; smaller
 # ones are only used to resolve a place the model already found.
@@ -86,6 +90,9 @@ class Gazetteer:
     """`alias_key` of a name that is a club only in a sport report ("lyon") -> the club."""
     club_ids: frozenset[str] = frozenset()
     """Ids of the clubs in organizations.yaml."""
+    places: Mapping[str, tuple[GazetteerEntry, ...]] = field(default_factory=dict)
+    """`alias_key` of a place name that is a place in more than one country -> the best
+    place of that name in each country, best first ("san jose": San José CR, San Jose US)."""
 
     def lookup(self, text: str) -> GazetteerEntry | None:
         key = alias_key(text)
@@ -173,10 +180,14 @@ def _pycountry_names(code: str) -> list[str]:
     return out
 
 
+_PLACE_KINDS: Final = frozenset({"country", "capital", "city", "region"})
+
+
 class _Builder:
     def __init__(self) -> None:
         self.by_key: dict[str, GazetteerEntry] = {}
         self.surface: dict[str, GazetteerEntry] = {}
+        self.places: dict[str, dict[str, GazetteerEntry]] = defaultdict(dict)
 
     def add(self, names: Iterable[str], entry: GazetteerEntry, *, match: bool) -> None:
         for name in names:
@@ -187,6 +198,10 @@ class _Builder:
             best = self.by_key.get(key)
             if best is None or entry.rank() < best.rank():
                 self.by_key[key] = entry
+            if entry.kind in _PLACE_KINDS and entry.country:
+                held = self.places[key].get(entry.country)
+                if held is None or entry.rank() < held.rank():
+                    self.places[key][entry.country] = entry
             if not match:
                 continue
             forms = {name}
@@ -252,7 +267,8 @@ def load_gazetteer() -> Gazetteer:
                 and " " not in a and alias_key(a) not in not_places
             ]  # fmt: skip
         b.add(names[:1], entry, match=big)
-        b.add(names[1:], entry, match=False)
+        exonym = replace(entry, tier=TIER_CITY, population=pop // EXONYM_WEIGHT)
+        b.add(names[1:], exonym, match=False)
 
     for sub in pycountry.subdivisions:
         name = sub.name
@@ -294,4 +310,9 @@ def load_gazetteer() -> Gazetteer:
         countries=countries,
         sport_aliases=sport_aliases,
         club_ids=club_ids,
+        places={
+            key: tuple(sorted(held.values(), key=GazetteerEntry.rank))
+            for key, held in b.places.items()
+            if len(held) > 1
+        },
     )

@@ -263,3 +263,12 @@ def test_post_nominal_letters_make_a_person_and_a_lower_case_name_is_no_entity()
         [("Guy Mansfield QC", "ORG"), ("fed", "ORG")],
     )
     assert got == [("Guy Mansfield", "PERSON", "Guy Mansfield")]
+
+
+def test_listed_acts_and_products_are_neither_people_nor_organisations() -> None:
+    got = _run(
+        "Coldplay played as Apple showed the iPhone . Chris Martin sang .",
+        [("Coldplay", "ORG"), ("Apple", "ORG"), ("iPhone", "PERSON"), ("Chris Martin", "PERSON")],
+    )  # fmt: skip
+    assert _facet(got, "PERSON") == {"Chris Martin"}
+    assert _facet(got, "ORG") == {"Apple Inc."}

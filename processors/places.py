@@ -1,0 +1,101 @@
+"""Which of the places of one name the article means: the article's other places vote.
+
+The gazetteer links a place name to its best-ranked place (a country, then a capital, then
+the biggest city or region), which is wrong where a smaller place of the name is meant:
+"San Jose" in a report from California, "Punjab" in a report from Lahore, "Atlanta,
+Georgia". After linking, `settle` moves such a name to the place of the same name in a
+country the rest of the article names:
+
+- "X, Y" (a place, a comma, a place): the one of Y's places in X's country ("Atlanta,
+  Georgia" -> the US state) or the one of X's places in Y's country ("San Jose,
+  California");
+- otherwise a name whose best place is not a country, a capital or a city of a million,
+  and whose country nothing else in the article names, moves to its place in a country
+  other names do ("Halifax" in a report that says "UK" and "London").
+
+Pure: spans and links in, links out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from spacy.tokens import Span
+
+from processors.gazetteer import Gazetteer, GazetteerEntry, alias_key
+from processors.spans import Link, span_text
+
+STRONG_CITY_POPULATION: Final = 1_000_000
+"""A city this big keeps its name unless the text pairs it with another place ("X, Y")."""
+ALTERNATE_CITY_POPULATION: Final = 50_000
+"""A city smaller than this is never the place an article means by a shared name."""
+_PLACE_LABELS: Final = frozenset({"GPE", "LOC"})
+
+
+def _strong(entry: GazetteerEntry) -> bool:
+    return entry.kind in {"country", "capital"} or (
+        entry.kind == "city" and entry.population >= STRONG_CITY_POPULATION
+    )
+
+
+def _alternates(gaz: Gazetteer, span: Span, link: Link) -> tuple[GazetteerEntry, ...]:
+    """The places of the span's name other than the linked one, if it is a shared name."""
+    if span.label_ not in _PLACE_LABELS:
+        return ()
+    places = gaz.places.get(alias_key(span_text(span)), ())
+    if not any(e.id == link.entity_id for e in places):
+        return ()
+    return tuple(
+        e
+        for e in places
+        if e.id != link.entity_id
+        and (e.kind != "city" or e.population >= ALTERNATE_CITY_POPULATION)
+    )
+
+
+def _moved(entry: GazetteerEntry) -> Link:
+    return Link(entry.canonical, entry.id, entry.country)
+
+
+def _paired(spans: Sequence[Span], i: int) -> int | None:
+    """The index of the place right after span i across one comma ("Atlanta, Georgia")."""
+    if i + 1 >= len(spans):
+        return None
+    a, b = spans[i], spans[i + 1]
+    between = a.doc[a.end : b.start]
+    if len(between) != 1 or between[0].text != ",":
+        return None
+    return i + 1 if {a.label_, b.label_} <= _PLACE_LABELS else None
+
+
+def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Link]:
+    """The links with shared place names moved to the place the article means."""
+    out = list(links)
+    alternates = [_alternates(gaz, s, lk) for s, lk in zip(spans, links, strict=True)]
+    for i in range(len(spans)):
+        j = _paired(spans, i)
+        if j is None:
+            continue
+        for near, far in ((j, i), (i, j)):  # move Y to X's country, else X to Y's
+            home = out[far].country
+            pick = next((e for e in alternates[near] if e.country == home), None)
+            if home and pick is not None and out[near].country != home:
+                out[near] = _moved(pick)
+                alternates[near] = ()
+                break
+    weak = [
+        bool(alts)
+        and not any(
+            e.id == lk.entity_id and _strong(e) for e in gaz.places.get(alias_key(span_text(s)), ())
+        )
+        for s, lk, alts in zip(spans, out, alternates, strict=True)
+    ]
+    named = {lk.country for lk, w in zip(out, weak, strict=True) if lk.country and not w}
+    for k, alts in enumerate(alternates):
+        if not weak[k] or out[k].country in named:
+            continue
+        pick = next((e for e in alts if e.country in named), None)
+        if pick is not None:
+            out[k] = _moved(pick)
+    return out
