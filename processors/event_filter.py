@@ -141,10 +141,21 @@ def role_noun(token: Token) -> bool:
     )
 
 
+def _after_its_quote(token: Token) -> bool:
+    """A reporting verb after the quote it reports, its subject after it ('"...," agreed
+    Cram'): it says who spoke, not that anyone agreed to anything."""
+    left = any(c.dep_ == "ccomp" and c.i < token.i for c in token.children)
+    return left and any(c.dep_ == "nsubj" and c.i > token.i for c in token.children)
+
+
 def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool:
     """Whether a trigger reads as no event: a fragile type's bare noun after "in"
-    (`role_noun`), or a verb with one of the rule's `particles` ("sign up", "back down")."""
-    if event_type in FRAGILE and role_noun(token):
+    (`role_noun`) or adjective after a copula ("become withdrawn"), an agreement verb after
+    its quote ('"...," agreed Cram'), or a verb with one of the rule's `particles` ("sign
+    up", "back down")."""
+    if event_type in FRAGILE and (role_noun(token) or token.dep_ == "acomp"):
+        return True  # "in attack"; "has since become withdrawn"
+    if event_type == "AGREE" and _after_its_quote(token):
         return True
     return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)
 

@@ -105,13 +105,15 @@ def pick_fresh() -> list[tuple[dict[str, Any], str]]:
 
 LATE_SEED = 14
 LATE_PER_CATEGORY = {"bbc_news.jsonl.gz": 5, "ag_news_test.jsonl.gz": 3}
+DEV2_SEED = 15
+DEV2_PER_CATEGORY = {"bbc_news.jsonl.gz": 4, "ag_news_test.jsonl.gz": 1}
 
 
-def pick_late() -> list[tuple[dict[str, Any], str]]:
-    """(record, domain) of the 37 articles of `facets_late.jsonl`: BBC News (5 a category)
-    and AG News (3 a category) articles that the 120 of `pick()` do not use."""
-    used = {rec["id"] for rec, _ in pick()}
-    rng = random.Random(LATE_SEED)
+def _pick_unused(
+    seed: int, per_category: dict[str, int], used: set[str]
+) -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of `per_category[corpus]` articles a category, none of them `used`."""
+    rng = random.Random(seed)
     out: list[tuple[dict[str, Any], str]] = []
     for corpus, (_, domains) in CORPORA.items():
         by_cat: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -119,9 +121,22 @@ def pick_late() -> list[tuple[dict[str, Any], str]]:
             if rec["id"] not in used:
                 by_cat[rec["category"]].append(rec)
         for cat in sorted(domains):
-            k = LATE_PER_CATEGORY[corpus]
+            k = per_category[corpus]
             out.extend((rec, domains[cat]) for rec in rng.sample(by_cat[cat], k))
     return out
+
+
+def pick_late() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 37 articles of `facets_late.jsonl`: BBC News (5 a category)
+    and AG News (3 a category) articles that the 120 of `pick()` do not use."""
+    return _pick_unused(LATE_SEED, LATE_PER_CATEGORY, {rec["id"] for rec, _ in pick()})
+
+
+def pick_dev2() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 24 articles of `facets_dev2.jsonl`, a second dev set (BBC 4 a
+    category, AG News 1 a category) that neither the 120 nor the late set use."""
+    used = {rec["id"] for rec, _ in pick()} | {rec["id"] for rec, _ in pick_late()}
+    return _pick_unused(DEV2_SEED, DEV2_PER_CATEGORY, used)
 
 
 def split(ids: list[str]) -> dict[str, str]:
@@ -138,13 +153,14 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
         "--set",
-        choices=("main", "fresh", "late"),
+        choices=("main", "fresh", "late", "dev2"),
         default="main",
         help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
-        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl",
+        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl; dev2: the 24 of "
+        "facets_dev2.jsonl",
     )
     args = parser.parse_args()
-    picked = {"main": pick, "fresh": pick_fresh, "late": pick_late}[args.set]()
+    picked = {"main": pick, "fresh": pick_fresh, "late": pick_late, "dev2": pick_dev2}[args.set]()
     splits = (
         split([rec["id"] for rec, _ in picked])
         if args.set == "main"

@@ -233,6 +233,45 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
          ("1bn", "1bn", "NOUN", 2, "dobj")],
         [(0, 1, "GPE"), (3, 5, "MONEY")], set(),
     ),
+    (
+        "Japan and China agreed to cooperate",
+        [("Japan", "Japan", "PROPN", 3, "nsubj"), ("and", "and", "CCONJ", 0, "cc"),
+         ("China", "China", "PROPN", 0, "conj"), ("agreed", "agree", "VERB", 3, "ROOT"),
+         ("to", "to", "PART", 5, "aux"), ("cooperate", "cooperate", "VERB", 3, "xcomp")],
+        [(0, 1, "GPE"), (2, 3, "GPE")], {"AGREE", "COOPERATE"},
+    ),
+    (
+        "' Great , ' agreed Cram",
+        [("'", "'", "PUNCT", 1, "punct"), ("Great", "great", "ADJ", 4, "ccomp"),
+         (",", ",", "PUNCT", 4, "punct"), ("'", "'", "PUNCT", 4, "punct"),
+         ("agreed", "agree", "VERB", 4, "ROOT"), ("Cram", "Cram", "PROPN", 4, "nsubj")],
+        [(5, 6, "PERSON")], set(),
+    ),
+    (
+        "Bez has become withdrawn",
+        [("Bez", "Bez", "PROPN", 2, "nsubj"), ("has", "have", "AUX", 2, "aux"),
+         ("become", "become", "VERB", 2, "ROOT"), ("withdrawn", "withdraw", "VERB", 2, "acomp")],
+        [(0, 1, "PERSON")], set(),
+    ),
+    (
+        "Submissions have shot up",
+        [("Submissions", "submission", "NOUN", 2, "nsubj"), ("have", "have", "AUX", 2, "aux"),
+         ("shot", "shoot", "VERB", 2, "ROOT"), ("up", "up", "ADP", 2, "prt")],
+        [], set(),
+    ),
+    (
+        "Welcome to CeBit",
+        [("Welcome", "welcome", "VERB", 0, "ROOT"), ("to", "to", "ADP", 0, "prep"),
+         ("CeBit", "CeBit", "PROPN", 1, "pobj")],
+        [(2, 3, "ORG")], set(),
+    ),
+    (
+        "The virus can hijack personal data",
+        [("The", "the", "DET", 1, "det"), ("virus", "virus", "NOUN", 3, "nsubj"),
+         ("can", "can", "AUX", 3, "aux"), ("hijack", "hijack", "VERB", 3, "ROOT"),
+         ("personal", "personal", "ADJ", 5, "amod"), ("data", "data", "NOUN", 3, "dobj")],
+        [], set(),
+    ),
 ]  # fmt: skip
 
 
