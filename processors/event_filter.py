@@ -141,6 +141,11 @@ def role_noun(token: Token) -> bool:
     )
 
 
+_NAMES_ITS_EVENT: Final = frozenset({"ASSAULT", "PROTEST"})
+"""Types whose trigger names an event that happened also as a modifier ("the bombing
+suspect", "the explosion area", "strike action")."""
+
+
 def _after_its_quote(token: Token) -> bool:
     """A reporting verb after the quote it reports, its subject after it ('"...," agreed
     Cram'): it says who spoke, not that anyone agreed to anything."""
@@ -150,11 +155,14 @@ def _after_its_quote(token: Token) -> bool:
 
 def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool:
     """Whether a trigger reads as no event: a fragile type's bare noun after "in"
-    (`role_noun`) or adjective after a copula ("become withdrawn"), an agreement verb after
+    (`role_noun`), adjective after a copula ("become withdrawn") or modifier of another
+    noun ("sign language"), an agreement verb after
     its quote ('"...," agreed Cram'), or a verb with one of the rule's `particles` ("sign
     up", "back down")."""
     if event_type in FRAGILE and (role_noun(token) or token.dep_ == "acomp"):
         return True  # "in attack"; "has since become withdrawn"
+    if event_type in FRAGILE - _NAMES_ITS_EVENT and token.dep_ == "compound":
+        return True  # "sign language", "meeting room"; not "strike action", "bombing suspect"
     if event_type == "AGREE" and _after_its_quote(token):
         return True
     return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)

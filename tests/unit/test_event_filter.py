@@ -272,6 +272,18 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
          ("personal", "personal", "ADJ", 5, "amod"), ("data", "data", "NOUN", 3, "dobj")],
         [], set(),
     ),
+    (
+        "AMD meets its forecast",
+        [("AMD", "AMD", "PROPN", 1, "nsubj"), ("meets", "meet", "VERB", 1, "ROOT"),
+         ("its", "its", "PRON", 3, "poss"), ("forecast", "forecast", "NOUN", 1, "dobj")],
+        [(0, 1, "ORG")], set(),
+    ),
+    (
+        "Sign language services spread",
+        [("Sign", "sign", "VERB", 1, "compound"), ("language", "language", "NOUN", 2, "compound"),
+         ("services", "service", "NOUN", 3, "nsubj"), ("spread", "spread", "VERB", 3, "ROOT")],
+        [], set(),
+    ),
 ]  # fmt: skip
 
 
@@ -439,6 +451,19 @@ def test_unrealised_events_stay_in_events_but_out_of_the_facet(
 
 # (sentence, tokens, entities, the facet): the event stays in `events` either way.
 FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
+    (
+        "The runner withdrew with a cold",  # no forces in sight: kept in events only
+        [("The", "the", "DET", 1, "det"), ("runner", "runner", "NOUN", 2, "nsubj"),
+         ("withdrew", "withdraw", "VERB", 2, "ROOT"), ("with", "with", "ADP", 2, "prep"),
+         ("a", "a", "DET", 5, "det"), ("cold", "cold", "NOUN", 3, "pobj")],
+        [], [],
+    ),
+    (
+        "Russia withdrew troops",
+        [("Russia", "Russia", "PROPN", 1, "nsubj"), ("withdrew", "withdraw", "VERB", 1, "ROOT"),
+         ("troops", "troop", "NOUN", 1, "dobj")],
+        [(0, 1, "GPE")], ["RETREAT"],
+    ),
     (
         "He warned",  # speech, no hostile action in sight
         [("He", "he", "PRON", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT")],
