@@ -2,11 +2,10 @@
 
 Runs inside `wirewatch_linker` after the gazetteer lookup and before person grouping:
 
-- time zones and tests are no entities ("BST", "PCR"); diseases, named events,
-  competitions and awards are MISC ("COVID-19", "Brexit", "Oscar", and any name ending in
-  "Championships", "Convention", "Cup", "Award" ...); ethnic and religious
-  groups are NORP without a country ("Hutu"); a name ending in "Stadium", "Airport",
-  "Racecourse" ... is a venue, a place (`data/kinds.yaml`);
+- time zones and tests are no entities ("BST", "PCR"); diseases, named events, awards,
+  listed acts and products are MISC ("COVID-19", "Brexit", "Oscar", "Coldplay", "iPhone",
+  any name ending in "Championships", "Cup", "Award" ...); ethnic and religious groups are
+  NORP without a country ("Hutu"); a name ending in "Stadium", "Airport" ... is a venue;
 - a name right after "film", "band", "album" ... or right before "singer", "frontman" is a
   work or an act, neither person nor organisation, and is dropped;
 - a single word the model calls an organisation is a person when it is the surname of
@@ -41,6 +40,7 @@ from processors.kind_lists import Kinds, load_kinds
 from processors.people import is_full_name
 from processors.spans import (
     Link,
+    describes,
     headline_span,
     in_list_after,
     name_shaped,
@@ -114,9 +114,9 @@ def _score_start(span: Span) -> int:
 
 
 def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
-    """Drop a headline's description before a name ("Sprinter Walker" -> "Walker")."""
+    """Drop a description before a name ("Sprinter Walker", "plus Ryan Giggs")."""
     start = span.start
-    while span.end - start > 1 and span.doc[start].text in roles and span.doc[start + 1].is_title:
+    while span.end - start > 1 and describes(span.doc[start], roles) and span.doc[start + 1].is_title:
         start += 1
     return span if start == span.start else Span(span.doc, start, span.end, label=span.label_)
 

@@ -150,3 +150,18 @@ def team_cue(
 def name_shaped(words: list[str]) -> bool:
     """Every word written like a name: "Jeff", "Hyung-Taik" (not "UK", "ltd")."""
     return all(w[:1].isupper() and w[1:2].islower() for w in words)
+
+
+_NAME_PARTICLES: Final = frozenset(
+    {"de", "del", "della", "der", "den", "van", "von", "da", "di", "du", "dos", "das", "al", "el",
+     "bin", "ibn", "ben", "le", "la", "ter", "ten", "y", "e", "zu", "af", "abu"}
+)  # fmt: skip
+
+
+def describes(token: Token, roles: frozenset[str]) -> bool:
+    """A word before a name that is no part of it: a headline's role word ("Sprinter
+    Walker") or a lower-case word that is no name particle ("plus Ryan Giggs"; not "de",
+    "van", "al")."""
+    if token.text in roles:
+        return True
+    return token.is_lower and token.is_alpha and token.text not in _NAME_PARTICLES

@@ -272,3 +272,11 @@ def test_listed_acts_and_products_are_neither_people_nor_organisations() -> None
     )  # fmt: skip
     assert _facet(got, "PERSON") == {"Chris Martin"}
     assert _facet(got, "ORG") == {"Apple Inc."}
+
+
+def test_a_lower_case_word_before_a_name_is_no_part_of_it() -> None:
+    got = _run(
+        "Defenders and plus Ryan Giggs played . Jean de Gaulle spoke .",
+        [("plus Ryan Giggs", "PERSON"), ("Jean de Gaulle", "PERSON")],
+    )
+    assert _facet(got, "PERSON") == {"Ryan Giggs", "Jean de Gaulle"}
