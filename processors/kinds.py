@@ -115,8 +115,8 @@ def _score_start(span: Span) -> int:
 
 def _trim_roles(span: Span, roles: frozenset[str]) -> Span:
     """Drop a description before a name ("Sprinter Walker", "plus Ryan Giggs")."""
-    start = span.start
-    while span.end - start > 1 and describes(span.doc[start], roles) and span.doc[start + 1].is_title:
+    start, doc = span.start, span.doc
+    while span.end - start > 1 and describes(doc[start], roles) and doc[start + 1].is_title:
         start += 1
     return span if start == span.start else Span(span.doc, start, span.end, label=span.label_)
 
