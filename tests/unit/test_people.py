@@ -62,6 +62,14 @@ def test_family_name_first_and_common_surnames() -> None:
     assert NameRegistry().full_name("Johnson") is None
 
 
+def test_the_seed_knows_athletes_and_ministers_but_not_shared_surnames() -> None:
+    assert seed_name("Messi") == "Lionel Messi"
+    assert seed_name("Kejriwal") == "Arvind Kejriwal"
+    assert seed_name("Blunkett") == "David Blunkett"
+    assert seed_name("Gandhi", titled=True) is None  # Rahul and Sonia Gandhi
+    assert seed_name("Williams") is None  # common, and two Williams sisters
+
+
 def test_observed_full_name_resolves_and_ambiguity_keeps() -> None:
     reg = NameRegistry(seed=False)
     reg.observe(_record("Fumio Kishida", "Marta Kowalska"))
