@@ -273,6 +273,12 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
         [], set(),
     ),
     (
+        "Chelsea conceded a goal",
+        [("Chelsea", "Chelsea", "PROPN", 1, "nsubj"), ("conceded", "concede", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("goal", "goal", "NOUN", 1, "dobj")],
+        [(0, 1, "ORG")], set(),
+    ),
+    (
         "AMD meets its forecast",
         [("AMD", "AMD", "PROPN", 1, "nsubj"), ("meets", "meet", "VERB", 1, "ROOT"),
          ("its", "its", "PRON", 3, "poss"), ("forecast", "forecast", "NOUN", 1, "dobj")],
@@ -451,6 +457,18 @@ def test_unrealised_events_stay_in_events_but_out_of_the_facet(
 
 # (sentence, tokens, entities, the facet): the event stays in `events` either way.
 FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
+    (
+        "Blunkett apologised",
+        [("Blunkett", "Blunkett", "PROPN", 1, "nsubj"),
+         ("apologised", "apologise", "VERB", 1, "ROOT")],
+        [(0, 1, "PERSON")], ["CONCEDE"],
+    ),
+    (
+        "Rebels freed the prisoners",
+        [("Rebels", "rebel", "NOUN", 1, "nsubj"), ("freed", "free", "VERB", 1, "ROOT"),
+         ("the", "the", "DET", 3, "det"), ("prisoners", "prisoner", "NOUN", 1, "dobj")],
+        [], ["CONCEDE"],
+    ),
     (
         "The runner withdrew with a cold",  # no forces in sight: kept in events only
         [("The", "the", "DET", 1, "det"), ("runner", "runner", "NOUN", 2, "nsubj"),
