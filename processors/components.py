@@ -306,7 +306,7 @@ class Linker:
             entry = None
         if entry is not None and label in LABELS:
             if entry.kind == "org" and label not in PLACE_LABELS:
-                return "ORG", Link(entry.canonical, entry.id, entry.country or self._owner(span))
+                return "ORG", Link(entry.canonical, entry.id, entry.country)  # the list decides
             if entry.kind != "org":
                 new = entry.label if label in {"ORG", "GPE", "NORP", "LOC", "FAC"} else label
                 if entry.kind == "demonym" and new != "NORP":

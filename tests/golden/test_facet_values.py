@@ -54,6 +54,12 @@ def test_a_country_named_inside_an_organisation() -> None:
     assert rec.countries == ["KE"]
 
 
+def test_a_listed_company_named_after_a_country_is_not_its_country() -> None:
+    rec = _enrich("Airline results", "Air France and Air India reported higher profits on Monday.")
+    assert {"Air France", "Air India"} <= set(rec.organizations)
+    assert rec.countries == []
+
+
 def test_a_place_name_the_text_calls_a_company_is_an_organisation() -> None:
     rec = _enrich(
         "House prices",
