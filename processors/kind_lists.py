@@ -30,6 +30,7 @@ class Kinds:
     work_before: frozenset[str] = frozenset()
     act_after: frozenset[str] = frozenset()
     event_heads: frozenset[str] = frozenset()
+    event_leads: frozenset[str] = frozenset()
     venue_heads: frozenset[str] = frozenset()
     org_nouns: frozenset[str] = frozenset()
     post_nominals: frozenset[str] = frozenset()
@@ -69,6 +70,7 @@ def load_kinds() -> Kinds:
         work_before=folded("work_before"),
         act_after=folded("act_after"),
         event_heads=words("event_heads"),
+        event_leads=words("event_leads"),
         venue_heads=words("venue_heads"),
         org_nouns=folded("org_nouns"),
         post_nominals=words("post_nominals"),

@@ -11,10 +11,8 @@ Runs inside `wirewatch_linker` after the gazetteer lookup and before person grou
 - a single word the model calls an organisation is a person when it is the surname of
   someone the article names in full ("Aubameyang" beside "Pierre-Emerick Aubameyang");
 - a name the model calls a person is an organisation when the gazetteer knows it as one
-  ("Twitter") or its last word is an organisation's ("Cal Fire", "Wigan Warriors"); a
-  country the model calls a person is the country;
-- in a headline set in title case, an entity the body never spells as the headline does
-  is cut to the part the body has ("Pixar Delays" -> "Pixar") or dropped;
+  ("Twitter") or its last word is an organisation's ("Cal Fire"); a country is the country;
+- a title-case headline entity the body never spells so is cut to the body's ("Pixar")
 - a nationality glued to a name is split off ("American Jeff Morrison"); post-nominal
   letters are cut from a person ("Guy Mansfield QC"); a lower-case name is dropped;
 - a place name in apposition to a company noun is the organisation ("Halifax, the
@@ -193,7 +191,9 @@ def _listed(
     placed = placed or key in protected  # "Oscar" in an article about Oscar Pistorius
     if key in kinds.drop and not placed:
         return "", link
-    named_event = label in {"PERSON", "ORG"} and span[-1].text in kinds.event_heads
+    named_event = label in {"PERSON", "ORG"} and (
+        span[-1].text in kinds.event_heads or (len(span) > 1 and span[0].text in kinds.event_leads)
+    )
     if (key in kinds.misc or named_event) and not placed:
         return relink(_with_label(span, "EVENT"))
     written = text.split()

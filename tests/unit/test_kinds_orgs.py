@@ -280,3 +280,8 @@ def test_a_lower_case_word_before_a_name_is_no_part_of_it() -> None:
         [("plus Ryan Giggs", "PERSON"), ("Jean de Gaulle", "PERSON")],
     )
     assert _facet(got, "PERSON") == {"Ryan Giggs", "Jean de Gaulle"}
+
+
+def test_a_named_operation_is_an_event() -> None:
+    got = _run("Operation Firewall caught 28 . Police acted .", [("Operation Firewall", "ORG")])
+    assert not _facet(got, "ORG")
