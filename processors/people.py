@@ -24,6 +24,7 @@ from processors.models import EnrichedArticle, Entity
 MAX_NAMES: Final = 20_000
 """Full names a registry remembers by default (a few weeks of wire copy)."""
 _SUFFIXES: Final = frozenset({"jr", "sr", "ii", "iii", "iv", "xiv", "xvi"})
+_ARTICLES: Final = frozenset({"The", "A", "An"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +64,11 @@ def facet_person(name: str) -> bool:
     """Whether a person's canonical name is a `persons` facet value: a full name, or one of
     the people known by one name (`mononyms` in the seed). A lone surname nobody resolved
     ("Brown" with no Brown named in full) names no one an analyst can filter on; it stays
-    in `entities` (and in full text), and the story stage may still resolve it."""
-    return is_full_name(name) or alias_key(name) in load_seed().mononyms
+    in `entities` (and in full text), and the story stage may still resolve it. A name that
+    opens with an article is a title's ("The Da Vinci Code"), unless a listed stage name."""
+    if alias_key(name) in load_seed().mononyms:
+        return True
+    return is_full_name(name) and name.split()[0] not in _ARTICLES  # "The Da Vinci Code"
 
 
 def surname_key(name: str, family_first: bool = False) -> str:

@@ -143,3 +143,9 @@ def test_name_helpers_and_seed_file() -> None:
     assert "Donald Trump" in seed.names and len(set(seed.names)) == len(seed.names)
     assert all(is_full_name(n) for n in seed.names)
     assert seed.family_first <= set(seed.names)
+
+
+def test_a_name_opening_with_an_article_is_a_title_unless_a_stage_name() -> None:
+    assert not facet_person("The Da Vinci Code")
+    assert facet_person("The Game")  # a listed stage name
+    assert facet_person("Donald Trump")
