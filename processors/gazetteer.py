@@ -284,6 +284,16 @@ def load_gazetteer() -> Gazetteer:
         )  # fmt: skip
         b.add([name], entry, match=False)
 
+    for code, names in ov.get("places", {}).items():
+        if code not in countries:
+            raise ValueError(f"gazetteer.yaml: places names unknown code {code!r}")
+        for name in names:
+            entry = GazetteerEntry(
+                id=f"place:{code}-{slug(name)}", canonical=name, label="GPE", country=code,
+                kind="region", tier=TIER_CAPITAL, population=MAJOR_REGION_WEIGHT,
+            )  # fmt: skip
+            b.add([name], entry, match=True)
+
     anaphora: dict[str, str] = {}
     for org in ov.get("organizations", []):
         entry = GazetteerEntry(
