@@ -56,6 +56,7 @@ def test_alias_key(text: str, key: str) -> None:
         # gazetteer.yaml `places`: a region a smaller place of the name would take.
         ("Gaza", "place:PS-gaza", "PS", "GPE"),
         ("Bali", "place:ID-bali", "ID", "GPE"),
+        ("Goa", "place:IN-goa", "IN", "GPE"),
         # organizations.yaml: a state organ names its country, a party or a company none.
         ("Downing Street", "org:10-downing-street", "GB", "ORG"),
         ("FBI", "org:federal-bureau-of-investigation", "US", "ORG"),
