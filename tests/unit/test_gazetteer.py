@@ -88,7 +88,8 @@ def test_ambiguous_acronyms_are_lookup_only() -> None:
 
 def test_acronyms_shared_by_two_well_known_bodies_stay_unresolved() -> None:
     # "CBI" (India's bureau, Britain's employers), "FSB" (Russia's service, Britain's
-    # small firms), "CCTV" (cameras): the scorer and the reader match a bare acronym.
+    # small firms), "CCTV" (cameras), "AAP" (Aam Aadmi Party, Australian Associated Press),
+    # "ICC" (the court, cricket's council): the scorer and the reader match a bare acronym.
     g = load_gazetteer()
-    for acronym in ("CBI", "FSB", "CCTV", "LSE", "RSS"):
+    for acronym in ("CBI", "FSB", "CCTV", "LSE", "RSS", "AAP", "ICC"):
         assert g.lookup(acronym) is None, acronym
