@@ -23,7 +23,7 @@ from spacy.util import filter_spans
 
 from processors import kinds, orgs, places
 from processors.gazetteer import Gazetteer, GazetteerEntry, alias_key, load_gazetteer, slug
-from processors.people import is_full_name
+from processors.people import is_full_name, seed_full_name
 from processors.spans import POSSESSIVE_TOKENS, Link, span_text
 
 __all__ = ["LABELS", "Link", "cluster_people", "entity_links", "merge_entities", "span_text"]
@@ -240,7 +240,7 @@ def cluster_people(ents: Iterable[Span], person_titles: frozenset[str]) -> dict[
     for s in spans:
         name = span_text(s, person_titles)
         if s.label_ == "PERSON" and is_full_name(name):
-            full.setdefault(_person_key(name), name)
+            full.setdefault(_person_key(name), seed_full_name(name))
     by_last: dict[str, set[str]] = defaultdict(set)
     by_first: dict[str, set[str]] = defaultdict(set)
     for key, name in full.items():

@@ -39,6 +39,8 @@ class Seed:
     """Seed names (as written) whose family name is the first word."""
     mononyms: frozenset[str]
     """Keys of people known by one name ("Sting", "Pelé"): a facet value as they are."""
+    spellings: Mapping[str, str]
+    """Key of another spelling, full or short ("Zelensky", "Assad", "Lula") -> seed name."""
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +52,11 @@ def load_seed() -> Seed:
         common=frozenset(alias_key(str(n)) for n in data.get("common_surnames", [])),
         family_first=frozenset(str(n) for n in data.get("family_name_first", [])),
         mononyms=frozenset(alias_key(str(n)) for n in data.get("mononyms", [])),
+        spellings={
+            alias_key(str(other)): str(name)
+            for name, others in (data.get("spellings") or {}).items()
+            for other in others
+        },
     )
 
 
@@ -89,11 +96,24 @@ def _seed_index() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in index.items()}
 
 
+@lru_cache(maxsize=1)
+def _seed_full_names() -> dict[str, str]:
+    seed = load_seed()
+    return {**seed.spellings, **{alias_key(name): name for name in seed.names}}
+
+
+def seed_full_name(name: str) -> str:
+    """The seed's spelling of a full name written another way ("Kim Jong Un" -> "Kim
+    Jong-un", "Recep Tayyip Erdogan" -> "Recep Tayyip Erdoğan"), else the name."""
+    return _seed_full_names().get(alias_key(name), name)
+
+
 def seed_name(word: str, *, titled: bool = False) -> str | None:
     """The seed person a lone `word` stands for: exactly one seed name has it as surname,
     and the surname is not a common one (unless an office title stands before it)."""
     key = alias_key(word)
-    names = _seed_index().get(key, ())
+    spelt = load_seed().spellings.get(key)
+    names = (spelt,) if spelt else _seed_index().get(key, ())
     if len(names) != 1 or (key in load_seed().common and not titled):
         return None
     return names[0]

@@ -11,6 +11,7 @@ from processors.people import (
     facet_person,
     is_full_name,
     load_seed,
+    seed_full_name,
     seed_name,
     surname_key,
 )
@@ -149,3 +150,11 @@ def test_a_name_opening_with_an_article_is_a_title_unless_a_stage_name() -> None
     assert not facet_person("The Da Vinci Code")
     assert facet_person("The Game")  # a listed stage name
     assert facet_person("Donald Trump")
+
+
+def test_other_spellings_stand_for_the_seed_name() -> None:
+    assert seed_name("Zelensky") == "Volodymyr Zelenskyy"
+    assert seed_name("Assad") == "Bashar al-Assad"  # the seed's last word is "al-Assad"
+    assert seed_full_name("Moammar Gadhafi") == "Muammar Gaddafi"
+    assert seed_full_name("Kim Jong Un") == "Kim Jong-un"
+    assert seed_full_name("Marta Kowalska") == "Marta Kowalska"  # not a seed person
