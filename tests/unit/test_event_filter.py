@@ -279,6 +279,13 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
         [(0, 1, "ORG")], set(),
     ),
     (
+        "The bank charged a fee",
+        [("The", "the", "DET", 1, "det"), ("bank", "bank", "NOUN", 2, "nsubj"),
+         ("charged", "charge", "VERB", 2, "ROOT"), ("a", "a", "DET", 4, "det"),
+         ("fee", "fee", "NOUN", 2, "dobj")],
+        [], set(),
+    ),
+    (
         "AMD meets its forecast",
         [("AMD", "AMD", "PROPN", 1, "nsubj"), ("meets", "meet", "VERB", 1, "ROOT"),
          ("its", "its", "PRON", 3, "poss"), ("forecast", "forecast", "NOUN", 1, "dobj")],
@@ -457,6 +464,13 @@ def test_unrealised_events_stay_in_events_but_out_of_the_facet(
 
 # (sentence, tokens, entities, the facet): the event stays in `events` either way.
 FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
+    (
+        "He was charged with murder",
+        [("He", "he", "PRON", 2, "nsubjpass"), ("was", "be", "AUX", 2, "auxpass"),
+         ("charged", "charge", "VERB", 2, "ROOT"), ("with", "with", "ADP", 2, "prep"),
+         ("murder", "murder", "NOUN", 3, "pobj")],
+        [], ["ARREST", "ASSAULT"],
+    ),
     (
         "Blunkett apologised",
         [("Blunkett", "Blunkett", "PROPN", 1, "nsubj"),
