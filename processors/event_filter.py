@@ -68,7 +68,9 @@ _QUIET_CUES: Final = frozenset(
 )  # fmt: skip
 UNREALISED_FACTOR: Final = 0.5
 """Confidence kept by an event its sentence does not report as real (`unrealised`)."""
-_MODALS: Final = frozenset({"could", "might", "may", "should", "must", "can", "will", "'ll", "wo"})
+_MODALS: Final = frozenset(
+    {"could", "might", "may", "should", "must", "can", "will", "'ll", "wo", "would", "'d"}
+)
 _NOT_YET: Final = frozenset(
     {
         "hope", "want", "wish", "seek", "try", "attempt", "aim", "close", "likely",
