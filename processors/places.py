@@ -39,19 +39,22 @@ def _strong(entry: GazetteerEntry) -> bool:
     )
 
 
-def _alternates(gaz: Gazetteer, span: Span, link: Link) -> tuple[GazetteerEntry, ...]:
-    """The places of the span's name other than the linked one, if it is a shared name."""
+def _shared(
+    gaz: Gazetteer, span: Span, link: Link
+) -> tuple[GazetteerEntry | None, tuple[GazetteerEntry, ...]]:
+    """(the linked place, the other places of its name) if the span's name is shared."""
     if span.label_ not in _PLACE_LABELS:
-        return ()
+        return None, ()
     places = gaz.places.get(alias_key(span_text(span)), ())
-    if not any(e.id == link.entity_id for e in places):
-        return ()
-    return tuple(
+    linked = next((e for e in places if e.id == link.entity_id), None)
+    if linked is None:
+        return None, ()
+    others = tuple(
         e
         for e in places
-        if e.id != link.entity_id
-        and (e.kind != "city" or e.population >= ALTERNATE_CITY_POPULATION)
+        if e is not linked and (e.kind != "city" or e.population >= ALTERNATE_CITY_POPULATION)
     )
+    return linked, others
 
 
 def _moved(entry: GazetteerEntry) -> Link:
@@ -72,7 +75,8 @@ def _paired(spans: Sequence[Span], i: int) -> int | None:
 def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Link]:
     """The links with shared place names moved to the place the article means."""
     out = list(links)
-    alternates = [_alternates(gaz, s, lk) for s, lk in zip(spans, links, strict=True)]
+    shared = [_shared(gaz, s, lk) for s, lk in zip(spans, links, strict=True)]
+    alternates = [others for _, others in shared]
     for i in range(len(spans)):
         j = _paired(spans, i)
         if j is None:
@@ -85,11 +89,8 @@ def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Lin
                 alternates[near] = ()
                 break
     weak = [
-        bool(alts)
-        and not any(
-            e.id == lk.entity_id and _strong(e) for e in gaz.places.get(alias_key(span_text(s)), ())
-        )
-        for s, lk, alts in zip(spans, out, alternates, strict=True)
+        bool(alts) and linked is not None and not _strong(linked)
+        for (linked, _), alts in zip(shared, alternates, strict=True)
     ]
     named = {lk.country for lk, w in zip(out, weak, strict=True) if lk.country and not w}
     for k, alts in enumerate(alternates):
