@@ -24,7 +24,7 @@ from spacy.util import filter_spans
 from processors import kinds, orgs, places
 from processors.gazetteer import Gazetteer, GazetteerEntry, alias_key, load_gazetteer, slug
 from processors.people import is_full_name, seed_full_name
-from processors.spans import POSSESSIVE_TOKENS, Link, span_text
+from processors.spans import POSSESSIVE_TOKENS, Link, span_text, trim_span
 
 __all__ = ["LABELS", "Link", "cluster_people", "entity_links", "merge_entities", "span_text"]
 
@@ -43,7 +43,6 @@ LABELS: Final[dict[str, str]] = {
     "LANGUAGE": "MISC",
 }
 PLACE_LABELS: Final = frozenset({"GPE", "LOC", "FAC"})
-_TRIM_THE: Final = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP"})
 _POSSESSIVE_TOKENS: Final = POSSESSIVE_TOKENS
 _TITLE_CASE_SHARE: Final = 0.6
 SMALL_TOWN_POPULATION: Final = 100_000
@@ -136,30 +135,6 @@ def merge_entities(
                 del at[i]
         keep(span)
     return sorted(live.values(), key=lambda s: s.start)
-
-
-def trim_span(span: Span, person_titles: frozenset[str] = frozenset()) -> Span | None:
-    """Drop a leading "the", trailing possessives and, for people, leading titles."""
-    start, end = span.start, span.end
-    doc = span.doc
-    while end - start > 1 and doc[end - 1].text in _POSSESSIVE_TOKENS:
-        end -= 1
-    if span.label_ in _TRIM_THE:
-        while end - start > 1 and doc[start].lower_ == "the":
-            start += 1
-    if span.label_ == "PERSON":
-        while end - start > 1 and doc[start].text in person_titles:
-            start += 1
-    text = doc[start:end].text
-    if (
-        text in _POSSESSIVE_TOKENS
-        or sum(ch.isalnum() for ch in text) < 1
-        or (len(text) < 2 and not text.isupper())
-    ):
-        return None
-    if (start, end) == (span.start, span.end):
-        return span
-    return Span(doc, start, end, label=span.label_, kb_id=span.kb_id_)
 
 
 class EntityRuler:

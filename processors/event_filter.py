@@ -146,6 +146,15 @@ def role_noun(token: Token) -> bool:
 _NAMES_ITS_EVENT: Final = frozenset({"ASSAULT", "PROTEST"})
 """Types whose trigger names an event that happened also as a modifier ("the bombing
 suspect", "the explosion area", "strike action")."""
+_NO_EVENT_HEADS: Final = frozenset(
+    {
+        "law", "laws", "legislation", "rate", "rates", "statistic", "statistics", "figure",
+        "mystery", "novel", "thriller", "drama", "film", "movie", "game", "song", "vote",
+        "helicopter", "dog", "gear", "shield", "simulator", "training", "drill",
+    }
+)  # fmt: skip
+"""Heads that such a modifier does not make an event ("murder laws", "attack helicopter",
+"protest song", "riot gear")."""
 
 
 def _after_its_quote(token: Token) -> bool:
@@ -163,8 +172,10 @@ def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool
     up", "back down")."""
     if event_type in FRAGILE and (role_noun(token) or token.dep_ == "acomp"):
         return True  # "in attack"; "has since become withdrawn"
-    if event_type in FRAGILE - _NAMES_ITS_EVENT and token.dep_ == "compound":
-        return True  # "sign language", "meeting room"; not "strike action", "bombing suspect"
+    if token.dep_ == "compound" and (
+        event_type in FRAGILE - _NAMES_ITS_EVENT or token.head.lemma_.lower() in _NO_EVENT_HEADS
+    ):
+        return True  # "sign language", "murder laws"; not "strike action", "bombing suspect"
     if event_type == "AGREE" and _after_its_quote(token):
         return True
     return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)

@@ -13,6 +13,9 @@ from spacy.tokens import Doc, Span, Token
 POSSESSIVE_TOKENS: Final = frozenset({"'s", "'", "’s", "’"})
 
 
+_TRIM_THE: Final = frozenset({"GPE", "LOC", "FAC", "ORG", "NORP"})
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """What the linker decided for one entity span."""
@@ -165,3 +168,32 @@ def describes(token: Token, roles: frozenset[str]) -> bool:
     if token.text in roles:
         return True
     return token.is_lower and token.is_alpha and token.text not in _NAME_PARTICLES
+
+
+def trim_span(span: Span, person_titles: frozenset[str] = frozenset()) -> Span | None:
+    """Drop a leading "the", trailing possessives and, for people, leading titles."""
+    start, end = span.start, span.end
+    doc = span.doc
+    while end - start > 1 and doc[end - 1].text in POSSESSIVE_TOKENS:
+        end -= 1
+    if span.label_ in _TRIM_THE:
+        while end - start > 1 and doc[start].lower_ == "the":
+            start += 1
+    if span.label_ == "PERSON":
+        while end - start > 1 and (
+            doc[start].text in person_titles
+            or (doc[start].lower_ == "the" and doc[start + 1].text in person_titles)
+        ):
+            start += 1  # "the Rt Rev Dr Tom Wright"; "The Game" stays
+        if doc[start].text in person_titles:
+            return None  # titles and no name: "the Rt Rev Dr"
+    text = doc[start:end].text
+    if (
+        text in POSSESSIVE_TOKENS
+        or sum(ch.isalnum() for ch in text) < 1
+        or (len(text) < 2 and not text.isupper())
+    ):
+        return None
+    if (start, end) == (span.start, span.end):
+        return span
+    return Span(doc, start, end, label=span.label_, kb_id=span.kb_id_)

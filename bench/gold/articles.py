@@ -107,6 +107,9 @@ LATE_SEED = 14
 LATE_PER_CATEGORY = {"bbc_news.jsonl.gz": 5, "ag_news_test.jsonl.gz": 3}
 DEV2_SEED = 15
 DEV2_PER_CATEGORY = {"bbc_news.jsonl.gz": 4, "ag_news_test.jsonl.gz": 1}
+DEV3_SEED = 16
+LATE2_SEED = 17
+SIX_A_CATEGORY = {"bbc_news.jsonl.gz": 4, "ag_news_test.jsonl.gz": 2}
 
 
 def _pick_unused(
@@ -139,6 +142,20 @@ def pick_dev2() -> list[tuple[dict[str, Any], str]]:
     return _pick_unused(DEV2_SEED, DEV2_PER_CATEGORY, used)
 
 
+def pick_dev3() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 28 articles of `facets_dev3.jsonl`, a third dev set (BBC 4 a
+    category, AG News 2 a category) that none of the sets before it use."""
+    used = {rec["id"] for picker in (pick, pick_late, pick_dev2) for rec, _ in picker()}
+    return _pick_unused(DEV3_SEED, SIX_A_CATEGORY, used)
+
+
+def pick_late2() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 28 articles of `facets_late2.jsonl` (BBC 4 a category, AG News
+    2 a category), labelled after the rules of enrichment 0.3.5 and kept apart from tuning."""
+    used = {rec["id"] for picker in (pick, pick_late, pick_dev2, pick_dev3) for rec, _ in picker()}
+    return _pick_unused(LATE2_SEED, SIX_A_CATEGORY, used)
+
+
 def split(ids: list[str]) -> dict[str, str]:
     """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
     order = sorted(ids)
@@ -153,14 +170,22 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
         "--set",
-        choices=("main", "fresh", "late", "dev2"),
+        choices=("main", "fresh", "late", "dev2", "dev3", "late2"),
         default="main",
         help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
-        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl; dev2: the 24 of "
-        "facets_dev2.jsonl",
+        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl; dev2, dev3, late2: the "
+        "articles of facets_dev2.jsonl, facets_dev3.jsonl, facets_late2.jsonl",
     )
     args = parser.parse_args()
-    picked = {"main": pick, "fresh": pick_fresh, "late": pick_late, "dev2": pick_dev2}[args.set]()
+    pickers = {
+        "main": pick,
+        "fresh": pick_fresh,
+        "late": pick_late,
+        "dev2": pick_dev2,
+        "dev3": pick_dev3,
+        "late2": pick_late2,
+    }
+    picked = pickers[args.set]()
     splits = (
         split([rec["id"] for rec, _ in picked])
         if args.set == "main"

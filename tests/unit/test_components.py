@@ -8,8 +8,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 import processors.components  # noqa: F401 - registers the factories
-from processors.components import cluster_people, entity_links, merge_entities, span_text, trim_span
+from processors.components import cluster_people, entity_links, merge_entities, span_text
 from processors.gazetteer import load_gazetteer
+from processors.spans import trim_span
 
 
 def _nlp() -> Language:
