@@ -26,8 +26,10 @@ from processors.models import Article, EnrichedArticle, Entity, Event
 from processors.normalize import NormalisedArticle, normalise_article
 from processors.people import facet_person
 
-ENRICHMENT_VERSION = "0.3.5"
-"""0.3.5: some 300 more reviewed organisations (state organs name their country), listed music acts
+ENRICHMENT_VERSION = "0.3.6"
+"""0.3.6: a bare warning is no threat and a disaster named as a cause ("due to hurricanes") no
+disaster; a result phrase makes a club ("lost 2-1 to Liverpool"); titles alone are no person.
+0.3.5: some 300 more reviewed organisations (state organs name their country), listed music acts
 and products are no persons or organisations, a shared place name goes to the place the article
 means ("Atlanta, Georgia"; "Delhi" is no longer Dili). 0.3.4: a lone surname nobody resolves
 stays out of `persons`; a government body stands for its country; a warning, a meeting or a deal

@@ -80,7 +80,7 @@ _NOT_YET: Final = frozenset(
 )  # fmt: skip
 """Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
 _CONDITIONS: Final = frozenset({"if", "unless"})
-_GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl"})
+_GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl", "advcl"})
 """How a trigger hangs off a `_NOT_YET` governor ("a proposal to detain": acl)."""
 _CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
 _COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN", "AID"})
@@ -164,11 +164,22 @@ def _after_its_quote(token: Token) -> bool:
     return left and any(c.dep_ == "nsubj" and c.i > token.i for c in token.children)
 
 
+def _named_as_cause(token: Token) -> bool:
+    """The object of "due to", "because of" or "owing to": a cause named in passing."""
+    prep = token.head
+    return (
+        token.dep_ == "pobj"
+        and prep.lower_ in {"to", "of"}
+        and (prep.head.lower_ in {"due", "because", "owing"})
+    )
+
+
 def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool:
     """Whether a trigger reads as no event: a fragile type's bare noun after "in"
     (`role_noun`), adjective after a copula ("become withdrawn") or modifier of another
     noun ("sign language"), an agreement verb after
-    its quote ('"...," agreed Cram'), or a verb with one of the rule's `particles` ("sign
+    its quote ('"...," agreed Cram'), a disaster named only as a cause ("due to
+    hurricanes"), or a verb with one of the rule's `particles` ("sign
     up", "back down")."""
     if event_type in FRAGILE and (role_noun(token) or token.dep_ == "acomp"):
         return True  # "in attack"; "has since become withdrawn"
@@ -178,6 +189,8 @@ def figurative(token: Token, event_type: str, particles: frozenset[str]) -> bool
         return True  # "sign language", "murder laws"; not "strike action", "bombing suspect"
     if event_type == "AGREE" and _after_its_quote(token):
         return True
+    if event_type == "DISASTER" and _named_as_cause(token):
+        return True  # "postponed due to the pandemic": background (FACETS.md)
     return any(c.dep_ == "prt" and c.lower_ in particles for c in token.children)
 
 

@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.kind_lists import load_kinds
-from processors.people import seed_name
+from processors.people import seed_name, seed_person
 from processors.spans import Link, span_text
 
 _STOP: Final = frozenset({"of", "the", "and", "for", "de", "&", "on", "in", "du", "des", "la"})
@@ -154,9 +154,16 @@ def _seeded_people(
     doc: Doc, ents: list[Span], links: list[Link], gaz: Gazetteer
 ) -> tuple[list[Span], list[Link]]:
     """One-word people (and one-word organisations the gazetteer does not know) that are
-    the surname of exactly one prominent person of the seed list."""
+    the surname of exactly one prominent person of the seed list; organisations the
+    gazetteer does not know named as a seed person is ("Bill Gates")."""
     full = {alias_key(w) for lk in links for w in lk.canonical.split()[1:]}
     for i, e in enumerate(ents):
+        if len(e) > 1 and e.label_ == "ORG" and not _gazetteer_link(links[i], gaz):
+            person = seed_person(e.text)
+            if person is not None:
+                links[i] = Link(person, f"person:{slug(person)}", None)
+                ents[i] = Span(doc, e.start, e.end, label="PERSON", kb_id=links[i].entity_id)
+            continue
         if len(e) != 1 or e.label_ not in {"PERSON", "ORG"} or " " in links[i].canonical:
             continue
         if e.label_ == "ORG" and _gazetteer_link(links[i], gaz):

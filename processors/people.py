@@ -102,10 +102,15 @@ def _seed_full_names() -> dict[str, str]:
     return {**seed.spellings, **{alias_key(name): name for name in seed.names}}
 
 
+def seed_person(name: str) -> str | None:
+    """The seed's spelling of a seed person's name written in full another way ("Kim Jong
+    Un" -> "Kim Jong-un", "Recep Tayyip Erdogan" -> "Recep Tayyip Erdoğan"), else None."""
+    return _seed_full_names().get(alias_key(name))
+
+
 def seed_full_name(name: str) -> str:
-    """The seed's spelling of a full name written another way ("Kim Jong Un" -> "Kim
-    Jong-un", "Recep Tayyip Erdogan" -> "Recep Tayyip Erdoğan"), else the name."""
-    return _seed_full_names().get(alias_key(name), name)
+    """`seed_person` of the name, else the name."""
+    return seed_person(name) or name
 
 
 def seed_name(word: str, *, titled: bool = False) -> str | None:

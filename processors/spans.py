@@ -120,6 +120,25 @@ _STRONG_AFTER: Final = frozenset(
 )
 
 
+_RESULT_LINKS: Final = frozenset({"to", "over", "against", "behind", "with"})
+_RESULT_WORDS: Final = frozenset(
+    {
+        "lost", "losing", "lose", "loses", "defeat", "defeats", "win", "wins", "victory",
+        "draw", "drew", "drawn", "points", "point", "beaten", "won",
+    }
+)  # fmt: skip
+_RESULT: Final = re.compile(r"^\d{1,2}-\d{1,2}$")
+
+
+def _result_before(doc: Doc, i: int) -> bool:
+    """A result phrase ends at token `i`: "losing 2-1 to", "victory over", "points behind"."""
+    if i < 1 or doc[i].lower_ not in _RESULT_LINKS:
+        return False
+    prev = doc[i - 1]
+    split_score = i >= 3 and prev.text.isdigit() and doc[i - 2].text in {"-", "–"}  # "2 - 1"
+    return prev.lower_ in _RESULT_WORDS or bool(_RESULT.match(prev.text)) or split_score
+
+
 def _score(token: Token) -> bool:
     """A score or a total in a results line (up to three digits, not a year)."""
     return token.text.isdigit() and len(token.text) <= 3
@@ -128,17 +147,18 @@ def _score(token: Token) -> bool:
 def team_cue(
     span: Span, before: frozenset[str], after: frozenset[str], *, strong: bool = False
 ) -> bool:
-    """Words around the span that make it a team: "against Lyon" (a word of `before`),
-    "Watford manager" (`after`), "Watford's striker", "the club", a results line ("Oldham 2
-    Bradford 1"). `strong`: only words a player's name never has around it ("Saracens
-    fans", not "beat" or "against", which a tennis player has), and results lines."""
+    """Words around the span that make it a team: "against Lyon" (a word of `before`), a
+    result ("lost 2-1 to Liverpool", "points behind Chelsea"), "Watford manager"
+    (`after`), "Watford's striker", "the club", a results line ("Oldham 2 Bradford 1").
+    `strong`: only words a player's name never has around it ("Saracens fans", not "beat"
+    or "against", which a tennis player has), and results lines."""
     doc = span.doc
     before = _STRONG_BEFORE if strong else before
     after = _STRONG_AFTER if strong else after
     i = span.start - 1
     while i >= 0 and doc[i].lower_ in {"the", "a"}:
         i -= 1
-    if i >= 0 and doc[i].lower_ in before:
+    if i >= 0 and (doc[i].lower_ in before or (not strong and _result_before(doc, i))):
         return True
     if span.end < len(doc) and _score(doc[span.end]):
         first = span.start == 0 or bool(doc[span.start].is_sent_start)

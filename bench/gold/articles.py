@@ -10,7 +10,10 @@ into dev and heldout with a second fixed shuffle, and writes the referenced text
 A third set, `facets_fresh.jsonl`, holds 24 Reuters-21578 stories (`--set fresh`), labelled
 after the rules of enrichment 0.3.4 were written and scored once, for the report. A fourth,
 `facets_late.jsonl`, holds 37 more BBC and AG News articles none of the others use
-(`--set late`), labelled after the rules of enrichment 0.3.5 were written.
+(`--set late`), labelled after the rules of enrichment 0.3.4 were written; `facets_dev2.jsonl`
+(`--set dev2`) is a second dev set. `facets_dev3.jsonl` and `facets_late2.jsonl` (`--set dev3`,
+`--set late2`, 28 each) were labelled after the rules of 0.3.5: dev3 to read errors on,
+late2 kept apart for reports.
 
 Run:
     .venv/bin/python -m bench.gold.articles --out /tmp/facets_articles.jsonl

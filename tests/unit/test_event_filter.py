@@ -303,6 +303,51 @@ CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], set[str]]] = [
          ("services", "service", "NOUN", 3, "nsubj"), ("spread", "spread", "VERB", 3, "ROOT")],
         [], set(),
     ),
+    (
+        "The Home Office announced murder laws",
+        [("The", "the", "DET", 2, "det"), ("Home", "Home", "PROPN", 2, "compound"),
+         ("Office", "Office", "PROPN", 3, "nsubj"), ("announced", "announce", "VERB", 3, "ROOT"),
+         ("murder", "murder", "NOUN", 5, "compound"), ("laws", "law", "NOUN", 3, "dobj")],
+        [(1, 3, "ORG")], set(),
+    ),
+    (
+        "The bombing suspect fled",
+        [("The", "the", "DET", 2, "det"), ("bombing", "bombing", "NOUN", 2, "compound"),
+         ("suspect", "suspect", "NOUN", 3, "nsubj"), ("fled", "flee", "VERB", 3, "ROOT")],
+        [], {"ASSAULT"},
+    ),
+    (
+        "The mission slipped due to hurricanes",
+        [("The", "the", "DET", 1, "det"), ("mission", "mission", "NOUN", 2, "nsubj"),
+         ("slipped", "slip", "VERB", 2, "ROOT"), ("due", "due", "ADJ", 2, "prep"),
+         ("to", "to", "ADP", 3, "pcomp"), ("hurricanes", "hurricane", "NOUN", 4, "pobj")],
+        [], set(),
+    ),
+    (
+        "The hurricane hit Florida",
+        [("The", "the", "DET", 1, "det"), ("hurricane", "hurricane", "NOUN", 2, "nsubj"),
+         ("hit", "hit", "VERB", 2, "ROOT"), ("Florida", "Florida", "PROPN", 2, "dobj")],
+        [(3, 4, "GPE")], {"DISASTER"},
+    ),
+    (
+        "You make a call",
+        [("You", "you", "PRON", 1, "nsubj"), ("make", "make", "VERB", 1, "ROOT"),
+         ("a", "a", "DET", 3, "det"), ("call", "call", "NOUN", 1, "dobj")],
+        [], set(),
+    ),
+    (
+        "Dressings for wounds heal",
+        [("Dressings", "dressing", "NOUN", 3, "nsubj"), ("for", "for", "ADP", 0, "prep"),
+         ("wounds", "wound", "NOUN", 1, "pobj"), ("heal", "heal", "VERB", 3, "ROOT")],
+        [], set(),
+    ),
+    (
+        "Hughes branded Howard ' arrogant '",
+        [("Hughes", "Hughes", "PROPN", 1, "nsubj"), ("branded", "brand", "VERB", 1, "ROOT"),
+         ("Howard", "Howard", "PROPN", 1, "dobj"), ("'", "'", "PUNCT", 4, "punct"),
+         ("arrogant", "arrogant", "ADJ", 1, "oprd"), ("'", "'", "PUNCT", 4, "punct")],
+        [(0, 1, "PERSON"), (2, 3, "PERSON")], {"ACCUSE"},
+    ),
 ]  # fmt: skip
 
 
@@ -311,6 +356,36 @@ def test_trigger_frames(
     nlp: Language, text: str, toks: list[Tok], ents: list[tuple[int, int, str]], want: set[str]
 ) -> None:
     assert {e.type for e in _events(nlp, toks, ents)} == want, text
+
+
+# Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
+FACET_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
+    (
+        "Greenspan warned states could stop funding",
+        [("Greenspan", "Greenspan", "PROPN", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT"),
+         ("states", "state", "NOUN", 4, "nsubj"), ("could", "could", "AUX", 4, "aux"),
+         ("stop", "stop", "VERB", 1, "ccomp"), ("funding", "fund", "VERB", 4, "xcomp")],
+        [(0, 1, "PERSON")], [],
+    ),
+    (
+        "Blair repeated calls for the mayor to apologise",
+        [("Blair", "Blair", "PROPN", 1, "nsubj"), ("repeated", "repeat", "VERB", 1, "ROOT"),
+         ("calls", "call", "NOUN", 1, "dobj"), ("for", "for", "SCONJ", 7, "mark"),
+         ("the", "the", "DET", 5, "det"), ("mayor", "mayor", "NOUN", 7, "nsubj"),
+         ("to", "to", "PART", 7, "aux"), ("apologise", "apologise", "VERB", 2, "advcl")],
+        [(0, 1, "PERSON")], ["REQUEST"],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "toks", "ents", "want"), FACET_CASES, ids=[c[0] for c in FACET_CASES]
+)
+def test_facet_keeps_reported_types(
+    nlp: Language, text: str, toks: list[Tok], ents: list[tuple[int, int, str]], want: list[str]
+) -> None:
+    """A bare warning forecasts; an apology called for is not yet made."""
+    assert facet_types(_events(nlp, toks, ents)) == want, text
 
 
 _SPORT: list[Tok] = [

@@ -285,3 +285,33 @@ def test_a_lower_case_word_before_a_name_is_no_part_of_it() -> None:
 def test_a_named_operation_is_an_event() -> None:
     got = _run("Operation Firewall caught 28 . Police acted .", [("Operation Firewall", "ORG")])
     assert not _facet(got, "ORG")
+
+
+def test_a_result_phrase_makes_a_club() -> None:
+    got = _run(
+        "Arsenal fell five points behind Chelsea in the league after losing 2-1 to Liverpool "
+        "in the match .",
+        [("Arsenal", "ORG"), ("Chelsea", "GPE"), ("Liverpool", "GPE")],
+    )
+    assert _facet(got, "ORG") == {"Arsenal F.C.", "Chelsea F.C.", "Liverpool F.C."}
+    got = _run(
+        "Arsenal played in the league match . Fans in Chelsea were happy .",
+        [("Arsenal", "ORG"), ("Chelsea", "GPE")],
+    )
+    assert ("Chelsea", "GPE", "Chelsea") in got  # no result before it: the place
+
+
+def test_a_seed_person_called_an_organisation_is_the_person() -> None:
+    got = _run(
+        "Bill Gates and the Bill Gates Foundation gave money .",
+        [("Bill Gates", "ORG"), ("Bill Gates Foundation", "ORG")],
+    )
+    assert _facet(got, "PERSON") == {"Bill Gates"}
+    assert _facet(got, "ORG") == {"Bill & Melinda Gates Foundation"}
+
+
+def test_titles_without_a_name_are_no_person() -> None:
+    got = _run(
+        "the Rt Rev Dr Tom Wright spoke .", [("the Rt Rev Dr", "PERSON"), ("Tom Wright", "PERSON")]
+    )
+    assert _facet(got, "PERSON") == {"Tom Wright"}

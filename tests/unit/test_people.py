@@ -13,6 +13,7 @@ from processors.people import (
     load_seed,
     seed_full_name,
     seed_name,
+    seed_person,
     surname_key,
 )
 
@@ -158,3 +159,8 @@ def test_other_spellings_stand_for_the_seed_name() -> None:
     assert seed_full_name("Moammar Gadhafi") == "Muammar Gaddafi"
     assert seed_full_name("Kim Jong Un") == "Kim Jong-un"
     assert seed_full_name("Marta Kowalska") == "Marta Kowalska"  # not a seed person
+
+
+def test_seed_person_is_none_for_other_names() -> None:
+    assert seed_person("Kim Jong Un") == "Kim Jong-un"
+    assert seed_person("Marta Kowalska") is None
