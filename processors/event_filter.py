@@ -79,10 +79,12 @@ _NOT_YET: Final = frozenset(
     }
 )  # fmt: skip
 """Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
+_AHEAD: Final = frozenset({"expect", "schedule", "due", "plan", "set", "slate"})
+"""Verbs that put the event their subject names ahead ("talks are expected to begin")."""
 _CONDITIONS: Final = frozenset({"if", "unless"})
 _GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl", "advcl"})
 """How a trigger hangs off a `_NOT_YET` governor ("a proposal to detain": acl)."""
-_CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass"})
+_CLIMB: Final = frozenset({"dobj", "pobj", "prep", "pcomp", "xcomp", "attr", "nsubjpass", "agent"})
 _COUNTED_UNREALISED: Final = frozenset({"SANCTION", "ELECTION", "THREATEN", "AID"})
 _PLEDGED: Final = frozenset({"AID"})
 _SCORE: Final = re.compile(r"^\d{1,3}-\d{1,3}$")
@@ -109,7 +111,13 @@ def frame_fits(
     if token.i > 1 and doc[token.i - 1].text == "-" and not doc[token.i - 2].whitespace_:
         return False  # "electro-clash": part of a hyphenated word
     if token.pos_ != "VERB":
-        return True
+        if not headline_verb(token):
+            return True
+        objects = _headline_objects(token)
+        if needs_object and not objects:
+            return False
+        heads = {t.lemma_.lower() for t in objects} | {t.lower_ for t in objects}
+        return not (intransitive and objects) and not heads & object_not
     objects = [c for c in token.children if c.dep_ in {"dobj", "nsubjpass"}]
     if needs_object and not objects:
         return False
@@ -128,6 +136,36 @@ def frame_fits(
     heads = {t.lemma_.lower() for t in (*objects, *goals, *clauses)} | {t.lower_ for t in objects}
     heads |= {t.ent_type_.lower() for t in (*objects, *goals) if t.ent_type_}  # "money"
     return not heads & object_not
+
+
+def headline_verb(token: Token) -> bool:
+    """A headline's verb the tagger took for a plural noun ("Kremlin rejects claims",
+    "Howard attacks 'pay later'"): in the doc's first sentence, an -s noun right after a
+    name and before more words."""
+    sent = token.sent
+    if sent.start != 0 or token.tag_ != "NNS" or token.pos_ != "NOUN" or token.i == 0:
+        return False
+    if token.i + 1 >= sent.end or not token.lower_.endswith("s"):
+        return False
+    prev = token.doc[token.i - 1]
+    name = prev.pos_ == "PROPN" or (prev.is_title and prev.tag_ != "NNS")  # "Federer" as NN
+    return name and not token.doc[token.i + 1].is_space
+
+
+def _headline_objects(token: Token) -> list[Token]:
+    """The nouns after a `headline_verb` up to a preposition, a verb or the end: its object
+    ("rejects claims", "fires Arsenal win"; the tagger's -s verb or capitalised adjective
+    there is a noun too)."""
+    out = []
+    for t in token.doc[token.i + 1 : token.sent.end]:
+        nounish = t.tag_ == "VBZ" or (t.pos_ == "ADJ" and t.is_title)
+        if not nounish and (
+            t.pos_ in {"ADP", "VERB", "AUX", "PART", "SCONJ", "CCONJ"} or t.is_space
+        ):
+            break
+        if nounish or t.pos_ in {"NOUN", "PROPN", "PRON", "NUM"}:
+            out.append(t)
+    return out
 
 
 def role_noun(token: Token) -> bool:
@@ -207,12 +245,17 @@ def unrealised(token: Token, event_type: str) -> bool:
         if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
             return True
         head = node.head
-        if head is node:
+        if head.i == node.i:
             return False
         if node.dep_ in _GOVERNED and head.lemma_.lower() in _NOT_YET:
             return True
-        if node.dep_ == "xcomp" and head.lower_ == "going":  # "are going to be detained"
-            return True
+        if node.dep_ == "xcomp" and head.lower_ in {"going", "is", "are"}:
+            return True  # "are going to be detained", "the Cabinet is to meet"
+        if node.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in _AHEAD:
+            return True  # "talks are expected to begin", "a vote scheduled for May"
+        negated_head = any(c.dep_ == "neg" for c in head.children)
+        if token.pos_ == "NOUN" and negated_head and node.dep_ not in {"nsubj", "nsubjpass"}:
+            return True  # "was not caused by a nuclear explosion"; not "was not linked"
         if node.dep_ not in _CLIMB:
             return False
         node = head

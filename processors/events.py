@@ -22,6 +22,7 @@ from typing import Any, Final
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from processors import event_filter
 from processors.components import LABELS
 from processors.event_filter import domain_factor, figurative, frame_fits, quiet_share, realis
 from processors.event_filter import facet_types as facet_types  # the `event_types` facet
@@ -157,8 +158,10 @@ def _governor(token: Token) -> Token | None:
 
 
 def rule_fits(rule: EventRule, token: Token) -> bool:
-    """Whether `rule` fires on `token` (lemma and part of speech already matched)."""
-    if token.pos_ not in rule.pos:
+    """Whether `rule` fires on `token` (lemma and part of speech already matched); a
+    headline's verb tagged as a noun is taken for the verb (`headline_verb`)."""
+    as_verb = "VERB" in rule.pos and event_filter.headline_verb(token)
+    if token.pos_ not in rule.pos and not as_verb:
         return False
     keys = [{c.lower_, f"dep:{c.dep_}"} for c in token.children]  # "dep:xcomp": "asked X to"
     if rule.requires_child and not any(k & rule.requires_child for k in keys):

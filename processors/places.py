@@ -11,7 +11,9 @@ country the rest of the article names:
   California");
 - otherwise a name whose best place is not a country, a capital or a city of a million,
   and whose country nothing else in the article names, moves to its place in a country
-  other names do ("Halifax" in a report that says "UK" and "London").
+  other names do ("Halifax" in a report that says "UK" and "London");
+- a place name that names a treaty ("the Kyoto pact", "the Oslo accords") refers to no
+  country (the gold sets' reading of FACETS.md: a place inside a name makes no country).
 
 Pure: spans and links in, links out.
 """
@@ -31,6 +33,11 @@ STRONG_CITY_POPULATION: Final = 1_000_000
 ALTERNATE_CITY_POPULATION: Final = 50_000
 """A city smaller than this is never the place an article means by a shared name."""
 _PLACE_LABELS: Final = frozenset({"GPE", "LOC"})
+_NAMED_AFTER: Final = frozenset(
+    {"pact", "protocol", "accord", "accords", "agreement", "agreements", "treaty", "convention",
+     "conventions", "process", "declaration"}
+)  # fmt: skip
+"""Nouns a place name before names a treaty, not the place ("Kyoto pact", "Oslo accords")."""
 
 
 def _strong(entry: GazetteerEntry) -> bool:
@@ -99,4 +106,8 @@ def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Lin
         pick = next((e for e in alts if e.country in named), None)
         if pick is not None:
             out[k] = _moved(pick)
+    for k, span in enumerate(spans):
+        after = span.doc[span.end] if span.end < len(span.doc) else None
+        if span.label_ in _PLACE_LABELS and after is not None and after.lower_ in _NAMED_AFTER:
+            out[k] = Link(out[k].canonical, out[k].entity_id, None)
     return out

@@ -159,6 +159,36 @@ def pick_late2() -> list[tuple[dict[str, Any], str]]:
     return _pick_unused(LATE2_SEED, SIX_A_CATEGORY, used)
 
 
+DEV4_SEED = 18
+DEV4_PICKS: dict[tuple[str, str | None], tuple[int, str]] = {
+    # (corpus, category) -> (k, domain): world and political news, as wires carry most
+    ("ag_news_test.jsonl.gz", "World"): (10, "world"),
+    ("bbc_news.jsonl.gz", "politics"): (6, "politics"),
+    (FRESH_CORPUS, None): (6, "world"),
+}
+
+
+def pick_dev4() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 22 articles of `facets_dev4.jsonl`, a fourth dev set of world
+    and political news (AG World, BBC politics, Reuters-21578 general news of 400-3,000
+    characters) that no set before it uses."""
+    pickers = (pick, pick_late, pick_dev2, pick_dev3, pick_late2, pick_fresh)
+    used = {rec["id"] for picker in pickers for rec, _ in picker()}
+    rng = random.Random(DEV4_SEED)
+    lo, hi = FRESH_CHARS
+    out: list[tuple[dict[str, Any], str]] = []
+    for (corpus, cat), (k, domain) in DEV4_PICKS.items():
+        pool = [
+            rec
+            for rec in _records(corpus)
+            if rec["id"] not in used
+            and rec.get("category") == cat
+            and (corpus != FRESH_CORPUS or lo <= len(rec.get("body") or "") <= hi)
+        ]
+        out.extend((rec, domain) for rec in rng.sample(pool, k))
+    return out
+
+
 def split(ids: list[str]) -> dict[str, str]:
     """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
     order = sorted(ids)
@@ -173,11 +203,11 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
         "--set",
-        choices=("main", "fresh", "late", "dev2", "dev3", "late2"),
+        choices=("main", "fresh", "late", "dev2", "dev3", "late2", "dev4"),
         default="main",
         help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
-        "facets_fresh.jsonl; late: the 37 articles of facets_late.jsonl; dev2, dev3, late2: the "
-        "articles of facets_dev2.jsonl, facets_dev3.jsonl, facets_late2.jsonl",
+        "facets_fresh.jsonl; late, dev2, dev3, late2, dev4: the articles of "
+        "facets_late.jsonl, facets_dev2.jsonl, ...",
     )
     args = parser.parse_args()
     pickers = {
@@ -187,6 +217,7 @@ def main() -> None:
         "dev2": pick_dev2,
         "dev3": pick_dev3,
         "late2": pick_late2,
+        "dev4": pick_dev4,
     }
     picked = pickers[args.set]()
     splits = (

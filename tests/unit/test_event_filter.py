@@ -16,6 +16,7 @@ from processors.event_filter import (
     FACET_THRESHOLD,
     domain_factor,
     facet_types,
+    headline_verb,
     quiet_share,
     unrealised,
 )
@@ -359,7 +360,39 @@ def test_trigger_frames(
 
 
 # Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
-FACET_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
+REPORTED_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
+    (
+        "The Cabinet is to meet",
+        [("The", "the", "DET", 1, "det"), ("Cabinet", "Cabinet", "PROPN", 2, "nsubj"),
+         ("is", "be", "AUX", 2, "ROOT"), ("to", "to", "PART", 4, "aux"),
+         ("meet", "meet", "VERB", 2, "xcomp")],
+        [(1, 2, "ORG")], [],
+    ),
+    (
+        "Talks with Iran are expected to begin",
+        [("Talks", "talks", "NOUN", 4, "nsubjpass"), ("with", "with", "ADP", 0, "prep"),
+         ("Iran", "Iran", "PROPN", 1, "pobj"), ("are", "be", "AUX", 4, "auxpass"),
+         ("expected", "expect", "VERB", 4, "ROOT"), ("to", "to", "PART", 6, "aux"),
+         ("begin", "begin", "VERB", 4, "xcomp")],
+        [(2, 3, "GPE")], [],
+    ),
+    (
+        "The cloud was not caused by a nuclear explosion",
+        [("The", "the", "DET", 1, "det"), ("cloud", "cloud", "NOUN", 4, "nsubjpass"),
+         ("was", "be", "AUX", 4, "auxpass"), ("not", "not", "PART", 4, "neg"),
+         ("caused", "cause", "VERB", 4, "ROOT"), ("by", "by", "ADP", 4, "agent"),
+         ("a", "a", "DET", 8, "det"), ("nuclear", "nuclear", "ADJ", 8, "amod"),
+         ("explosion", "explosion", "NOUN", 5, "pobj")],
+        [], [],
+    ),
+    (
+        "The attack was not linked to Iran",
+        [("The", "the", "DET", 1, "det"), ("attack", "attack", "NOUN", 4, "nsubjpass"),
+         ("was", "be", "AUX", 4, "auxpass"), ("not", "not", "PART", 4, "neg"),
+         ("linked", "link", "VERB", 4, "ROOT"), ("to", "to", "ADP", 4, "prep"),
+         ("Iran", "Iran", "PROPN", 5, "pobj")],
+        [(6, 7, "GPE")], ["ASSAULT"],
+    ),
     (
         "Greenspan warned states could stop funding",
         [("Greenspan", "Greenspan", "PROPN", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT"),
@@ -379,7 +412,7 @@ FACET_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] 
 
 
 @pytest.mark.parametrize(
-    ("text", "toks", "ents", "want"), FACET_CASES, ids=[c[0] for c in FACET_CASES]
+    ("text", "toks", "ents", "want"), REPORTED_CASES, ids=[c[0] for c in REPORTED_CASES]
 )
 def test_facet_keeps_reported_types(
     nlp: Language, text: str, toks: list[Tok], ents: list[tuple[int, int, str]], want: list[str]
@@ -654,3 +687,46 @@ def test_what_reaches_the_facet(
     assert facet_types(events) == want, text
     if not want and text != "I attack Howard politically":
         assert events, f"{text}: the weak event stays in `events`"
+
+
+def _headline(nlp: Language, toks: list[tuple[str, str, str, str, int, str]]) -> Doc:
+    """A one-sentence Doc with tags too (word, lemma, pos, tag, head, dep): a headline."""
+    doc = Doc(
+        nlp.vocab,
+        words=[t[0] for t in toks],
+        lemmas=[t[1] for t in toks],
+        pos=[t[2] for t in toks],
+        tags=[t[3] for t in toks],
+        heads=[t[4] for t in toks],
+        deps=[t[5] for t in toks],
+    )
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc
+
+
+def test_a_headline_verb_tagged_as_a_noun_keeps_its_frame(nlp: Language) -> None:
+    rejects = _headline(
+        nlp,
+        [("Kremlin", "Kremlin", "PROPN", "NNP", 1, "compound"),
+         ("rejects", "reject", "NOUN", "NNS", 2, "nsubj"),
+         ("claims", "claim", "VERB", "VBZ", 2, "ROOT")],
+    )  # fmt: skip
+    assert headline_verb(rejects[1])
+    assert not rejects._.events  # rejecting claims is a denial, as in the body
+    attacks = _headline(
+        nlp,
+        [("Howard", "Howard", "PROPN", "NNP", 1, "compound"),
+         ("attacks", "attack", "NOUN", "NNS", 3, "nsubj"),
+         ("'", "'", "PUNCT", "``", 3, "punct"), ("pay", "pay", "VERB", "VB", 3, "ROOT"),
+         ("later", "later", "ADV", "RB", 3, "advmod"), ("'", "'", "PUNCT", "''", 3, "punct")],
+    )  # fmt: skip
+    assert {e.type for e in attacks._.events} == {"ACCUSE"}
+    talks = _headline(
+        nlp,
+        [("Peace", "peace", "NOUN", "NN", 1, "compound"),
+         ("talks", "talk", "NOUN", "NNS", 2, "nsubj"),
+         ("resume", "resume", "VERB", "VBP", 2, "ROOT")],
+    )  # fmt: skip
+    assert not headline_verb(talks[0]) and headline_verb(talks[1])
+    assert {e.type for e in talks._.events} == {"CONSULT"}  # no object needed

@@ -57,3 +57,8 @@ def test_a_capital_or_a_big_city_is_not_moved_by_votes() -> None:
     assert got == ["FR", "US", "US"]
     got = _countries("Punjab voted while Delhi waited.", ["Punjab", "Delhi"])
     assert got == ["IN", "IN"]
+
+
+def test_a_place_that_names_a_treaty_is_no_country() -> None:
+    text = "Russia ratified the Kyoto pact. Talks in Oslo began."
+    assert _countries(text, ["Kyoto", "Oslo"]) == [None, "NO"]
