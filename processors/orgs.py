@@ -24,7 +24,7 @@ from spacy.tokens import Doc, Span
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.kind_lists import load_kinds
 from processors.people import seed_name, seed_person
-from processors.spans import Link, span_text
+from processors.spans import Link, name_shaped, span_text
 
 _STOP: Final = frozenset({"of", "the", "and", "for", "de", "&", "on", "in", "du", "des", "la"})
 _ACRONYM: Final = re.compile(r"^(?:[A-Z][A-Za-z]?\.?){1,7}$")
@@ -155,11 +155,12 @@ def _seeded_people(
 ) -> tuple[list[Span], list[Link]]:
     """One-word people (and one-word organisations the gazetteer does not know) that are
     the surname of exactly one prominent person of the seed list; organisations the
-    gazetteer does not know named as a seed person is ("Bill Gates")."""
+    gazetteer does not know named as a seed person is ("Bill Gates") or written as a name
+    after a lower-case role ("spokesman Glyn Davies")."""
     full = {alias_key(w) for lk in links for w in lk.canonical.split()[1:]}
     for i, e in enumerate(ents):
         if len(e) > 1 and e.label_ == "ORG" and not _gazetteer_link(links[i], gaz):
-            person = seed_person(e.text)
+            person = seed_person(e.text) or (span_text(e) if _after_a_role(e) else None)
             if person is not None:
                 links[i] = Link(person, f"person:{slug(person)}", None)
                 ents[i] = Span(doc, e.start, e.end, label="PERSON", kb_id=links[i].entity_id)
@@ -176,6 +177,29 @@ def _seeded_people(
         if e.label_ != "PERSON":
             ents[i] = Span(doc, e.start, e.end, label="PERSON", kb_id=links[i].entity_id)
     return ents, links
+
+
+_ROLES: Final = frozenset(
+    {
+        "spokesman", "spokeswoman", "spokesperson", "minister", "secretary", "leader",
+        "chairman", "chairwoman", "director", "president", "analyst", "economist",
+        "professor", "candidate", "manager", "coach", "striker", "midfielder", "defender",
+        "winger", "goalkeeper", "actor", "actress", "singer", "rapper", "writer", "author",
+        "lawyer", "prosecutor", "ambassador", "envoy", "governor", "mayor", "senator",
+        "councillor", "founder", "editor", "correspondent", "reporter", "chancellor",
+    }
+)  # fmt: skip
+"""Lower-case nouns for a person, right before a name ("spokesman Glyn Davies")."""
+
+
+def _after_a_role(span: Span) -> bool:
+    """A name of two or three words, written like one, after a `_ROLES` noun: a person,
+    whatever the model's label (not "Cal Fire" or "Wigan Warriors": no org head last)."""
+    words = span_text(span).split()
+    if not 2 <= len(words) <= 3 or not name_shaped(words) or span.start == 0:
+        return False
+    before = span.doc[span.start - 1]
+    return before.lower_ in _ROLES and before.is_lower and words[-1] not in load_kinds().org_heads
 
 
 def agency_credits(doc: Doc, gaz: Gazetteer, taken: Iterable[Span]) -> list[Span]:

@@ -13,7 +13,8 @@ country the rest of the article names:
   and whose country nothing else in the article names, moves to its place in a country
   other names do ("Halifax" in a report that says "UK" and "London");
 - a place name that names a treaty ("the Kyoto pact", "the Oslo accords") refers to no
-  country (the gold sets' reading of FACETS.md: a place inside a name makes no country).
+  country (the gold sets' reading of FACETS.md: a place inside a name makes no country);
+  a war named after a country is about it ("the Iraq war" -> IQ).
 
 Pure: spans and links in, links out.
 """
@@ -38,6 +39,8 @@ _NAMED_AFTER: Final = frozenset(
      "conventions", "process", "declaration"}
 )  # fmt: skip
 """Nouns a place name before names a treaty, not the place ("Kyoto pact", "Oslo accords")."""
+_WAR_HEADS: Final = frozenset({"war", "conflict", "invasion", "occupation", "crisis"})
+"""Last words of an event named after the country it is about ("the Iraq war")."""
 
 
 def _strong(entry: GazetteerEntry) -> bool:
@@ -110,4 +113,8 @@ def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Lin
         after = span.doc[span.end] if span.end < len(span.doc) else None
         if span.label_ in _PLACE_LABELS and after is not None and after.lower_ in _NAMED_AFTER:
             out[k] = Link(out[k].canonical, out[k].entity_id, None)
+        elif len(span) > 1 and span[-1].lower_ in _WAR_HEADS and out[k].country is None:
+            entry = gaz.lookup(span[:-1].text)
+            if entry is not None and entry.kind == "country":
+                out[k] = Link(out[k].canonical, out[k].entity_id, entry.country)
     return out

@@ -173,11 +173,18 @@ def pick_dev4() -> list[tuple[dict[str, Any], str]]:
     and political news (AG World, BBC politics, Reuters-21578 general news of 400-3,000
     characters) that no set before it uses."""
     pickers = (pick, pick_late, pick_dev2, pick_dev3, pick_late2, pick_fresh)
-    used = {rec["id"] for picker in pickers for rec, _ in picker()}
-    rng = random.Random(DEV4_SEED)
+    return _pick_from(DEV4_SEED, DEV4_PICKS, {rec["id"] for p in pickers for rec, _ in p()})
+
+
+def _pick_from(
+    seed: int, picks: dict[tuple[str, str | None], tuple[int, str]], used: set[str]
+) -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of k unused articles per (corpus, category) of `picks`; Reuters
+    stories within `FRESH_CHARS`."""
+    rng = random.Random(seed)
     lo, hi = FRESH_CHARS
     out: list[tuple[dict[str, Any], str]] = []
-    for (corpus, cat), (k, domain) in DEV4_PICKS.items():
+    for (corpus, cat), (k, domain) in picks.items():
         pool = [
             rec
             for rec in _records(corpus)
@@ -187,6 +194,26 @@ def pick_dev4() -> list[tuple[dict[str, Any], str]]:
         ]
         out.extend((rec, domain) for rec in rng.sample(pool, k))
     return out
+
+
+DEV5_SEED = 19
+DEV5_PICKS: dict[tuple[str, str | None], tuple[int, str]] = {
+    ("bbc_news.jsonl.gz", "sport"): (4, "sport"),
+    ("bbc_news.jsonl.gz", "entertainment"): (4, "entertainment"),
+    ("bbc_news.jsonl.gz", "business"): (3, "business"),
+    ("bbc_news.jsonl.gz", "politics"): (3, "politics"),
+    ("bbc_news.jsonl.gz", "tech"): (2, "tech/science"),
+    ("ag_news_test.jsonl.gz", "World"): (4, "world"),
+    ("ag_news_test.jsonl.gz", "Sports"): (2, "sport"),
+    ("ag_news_test.jsonl.gz", "Business"): (2, "business"),
+}
+
+
+def pick_dev5() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 24 articles of `facets_dev5.jsonl`, a fifth dev set across
+    the BBC and AG News categories that no set before it uses."""
+    pickers = (pick, pick_late, pick_dev2, pick_dev3, pick_late2, pick_fresh, pick_dev4)
+    return _pick_from(DEV5_SEED, DEV5_PICKS, {rec["id"] for p in pickers for rec, _ in p()})
 
 
 def split(ids: list[str]) -> dict[str, str]:
@@ -203,7 +230,7 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
         "--set",
-        choices=("main", "fresh", "late", "dev2", "dev3", "late2", "dev4"),
+        choices=("main", "fresh", "late", "dev2", "dev3", "late2", "dev4", "dev5"),
         default="main",
         help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
         "facets_fresh.jsonl; late, dev2, dev3, late2, dev4: the articles of "
@@ -218,6 +245,7 @@ def main() -> None:
         "dev3": pick_dev3,
         "late2": pick_late2,
         "dev4": pick_dev4,
+        "dev5": pick_dev5,
     }
     picked = pickers[args.set]()
     splits = (

@@ -315,3 +315,12 @@ def test_titles_without_a_name_are_no_person() -> None:
         "the Rt Rev Dr Tom Wright spoke .", [("the Rt Rev Dr", "PERSON"), ("Tom Wright", "PERSON")]
     )
     assert _facet(got, "PERSON") == {"Tom Wright"}
+
+
+def test_a_name_after_a_role_is_a_person_and_tory_is_the_party() -> None:
+    got = _run(
+        "Tory spokesman Glyn Davies spoke . Its director Cal Fire said .",
+        [("Tory", "NORP"), ("Glyn Davies", "ORG"), ("Cal Fire", "ORG")],
+    )
+    assert _facet(got, "PERSON") == {"Glyn Davies"}
+    assert _facet(got, "ORG") == {"Conservative Party", "Cal Fire"}  # "Fire" heads an org

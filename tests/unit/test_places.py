@@ -62,3 +62,11 @@ def test_a_capital_or_a_big_city_is_not_moved_by_votes() -> None:
 def test_a_place_that_names_a_treaty_is_no_country() -> None:
     text = "Russia ratified the Kyoto pact. Talks in Oslo began."
     assert _countries(text, ["Kyoto", "Oslo"]) == [None, "NO"]
+
+
+def test_a_war_named_after_a_country_is_about_it() -> None:
+    gaz = load_gazetteer()
+    doc = spacy.blank("en")("Blair defended the Iraq war and the Gulf war .")
+    spans = [Span(doc, 3, 5, label="EVENT"), Span(doc, 7, 9, label="EVENT")]
+    links = [Link(s.text, f"event:{s.text}", None) for s in spans]
+    assert [lk.country for lk in settle(spans, links, gaz)] == ["IQ", None]
