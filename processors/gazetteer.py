@@ -137,6 +137,11 @@ def _keys_are_strings(node: Any, where: str) -> None:
             _keys_are_strings(value, where)
 
 
+def read_package_text(package: str, name: str) -> str:
+    """A data file an installed package ships (the census name lists of `names`)."""
+    return resources.files(package).joinpath(name).read_text("ascii")
+
+
 def read_data(name: str = "gazetteer.yaml") -> dict[str, Any]:
     """A packaged YAML file of `processors/data/` whose top level is a mapping."""
     data = resources.files("processors").joinpath(f"data/{name}").read_text("utf-8")

@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 
 from processors.gazetteer import Gazetteer, alias_key, slug
 from processors.kind_lists import load_kinds
-from processors.people import seed_name, seed_person
+from processors.people import census_person, seed_name, seed_person
 from processors.spans import Link, name_shaped, span_text
 
 _STOP: Final = frozenset({"of", "the", "and", "for", "de", "&", "on", "in", "du", "des", "la"})
@@ -155,12 +155,12 @@ def _seeded_people(
 ) -> tuple[list[Span], list[Link]]:
     """One-word people (and one-word organisations the gazetteer does not know) that are
     the surname of exactly one prominent person of the seed list; organisations the
-    gazetteer does not know named as a seed person is ("Bill Gates") or written as a name
-    after a lower-case role ("spokesman Glyn Davies")."""
+    gazetteer does not know named as a seed person is ("Bill Gates") or shaped like a
+    person's name (`_person_shaped`)."""
     full = {alias_key(w) for lk in links for w in lk.canonical.split()[1:]}
     for i, e in enumerate(ents):
         if len(e) > 1 and e.label_ == "ORG" and not _gazetteer_link(links[i], gaz):
-            person = seed_person(e.text) or (span_text(e) if _after_a_role(e) else None)
+            person = seed_person(e.text) or (span_text(e) if _person_shaped(e) else None)
             if person is not None:
                 links[i] = Link(person, f"person:{slug(person)}", None)
                 ents[i] = Span(doc, e.start, e.end, label="PERSON", kb_id=links[i].entity_id)
@@ -192,14 +192,17 @@ _ROLES: Final = frozenset(
 """Lower-case nouns for a person, right before a name ("spokesman Glyn Davies")."""
 
 
-def _after_a_role(span: Span) -> bool:
-    """A name of two or three words, written like one, after a `_ROLES` noun: a person,
-    whatever the model's label (not "Cal Fire" or "Wigan Warriors": no org head last)."""
+def _person_shaped(span: Span) -> bool:
+    """A name of two or three words, written like one, that is a person whatever the
+    model's label: after a `_ROLES` noun ("spokesman Glyn Davies") or a census given name
+    and surname ("Lucious Harris"); not "Cal Fire" or "Wigan Warriors" (an org head last)."""
     words = span_text(span).split()
-    if not 2 <= len(words) <= 3 or not name_shaped(words) or span.start == 0:
+    if not 2 <= len(words) <= 3 or not name_shaped(words) or words[-1] in load_kinds().org_heads:
         return False
-    before = span.doc[span.start - 1]
-    return before.lower_ in _ROLES and before.is_lower and words[-1] not in load_kinds().org_heads
+    before = span.doc[span.start - 1] if span.start else None
+    return census_person(words) or (
+        before is not None and before.lower_ in _ROLES and before.is_lower
+    )
 
 
 def agency_credits(doc: Doc, gaz: Gazetteer, taken: Iterable[Span]) -> list[Span]:

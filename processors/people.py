@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from processors.gazetteer import alias_key, read_data, slug
+from processors.gazetteer import alias_key, read_data, read_package_text, slug
 from processors.models import EnrichedArticle, Entity
 
 MAX_NAMES: Final = 20_000
@@ -41,6 +41,34 @@ class Seed:
     """Keys of people known by one name ("Sting", "Pelé"): a facet value as they are."""
     spellings: Mapping[str, str]
     """Key of another spelling, full or short ("Zelensky", "Assad", "Lula") -> seed name."""
+
+
+@lru_cache(maxsize=1)
+def census_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(given names, surnames) of the US Census 1990 name lists the `names` package ships
+    (5,494 given names, 88,799 surnames; upper case), less the reviewed `not_given_names`
+    of people.yaml ("Royal", "Golden")."""
+
+    def read(*parts: str) -> frozenset[str]:
+        return frozenset(
+            line.split()[0]
+            for part in parts
+            for line in read_package_text("names", part).splitlines()
+            if line.strip()
+        )
+
+    not_given = {
+        alias_key(str(n)).upper() for n in read_data("people.yaml").get("not_given_names", [])
+    }
+    return read("dist.male.first", "dist.female.first") - not_given, read("dist.all.last")
+
+
+def census_person(words: list[str]) -> bool:
+    """Whether a name of two or three words opens with a census given name and ends with a
+    census surname ("Geoffrey Pollard", "Lucious Harris"; not "Virginia Tech")."""
+    given, surnames = census_names()
+    last = words[-1].split("-")[-1]
+    return 2 <= len(words) <= 3 and words[0].upper() in given and last.upper() in surnames
 
 
 @lru_cache(maxsize=1)

@@ -324,3 +324,12 @@ def test_a_name_after_a_role_is_a_person_and_tory_is_the_party() -> None:
     )
     assert _facet(got, "PERSON") == {"Glyn Davies"}
     assert _facet(got, "ORG") == {"Conservative Party", "Cal Fire"}  # "Fire" heads an org
+
+
+def test_a_census_name_the_model_called_an_organisation_is_a_person() -> None:
+    got = _run(
+        "Claude Davey scored and Royal Mail delivered .",
+        [("Claude Davey", "ORG"), ("Royal Mail", "ORG")],
+    )
+    assert _facet(got, "PERSON") == {"Claude Davey"}
+    assert _facet(got, "ORG") == {"Royal Mail"}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from processors.models import EnrichedArticle, Entity, Event
 from processors.people import (
     NameRegistry,
+    census_person,
     facet_person,
     is_full_name,
     load_seed,
@@ -164,3 +165,11 @@ def test_other_spellings_stand_for_the_seed_name() -> None:
 def test_seed_person_is_none_for_other_names() -> None:
     assert seed_person("Kim Jong Un") == "Kim Jong-un"
     assert seed_person("Marta Kowalska") is None
+
+
+def test_census_names_make_a_person_but_not_a_company_word() -> None:
+    assert census_person(["Claude", "Davey"])
+    assert census_person(["Geoffrey", "Rees-Jones"])  # the last part of a double surname
+    assert not census_person(["Virginia", "Tech"])  # no surname
+    assert not census_person(["Royal", "Mail"])  # a reviewed company word
+    assert not census_person(["Harris"])

@@ -114,6 +114,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     # once through importlib.resources: the only file reads processors/ may do.
     ("processors.rules.schema", "known_event_types"): RESOURCES,  # data/events.yaml types
     ("processors.gazetteer", "read_data"): RESOURCES,  # every data/*.yaml
+    ("processors.gazetteer", "read_package_text"): RESOURCES,  # the census name lists
     # Models installed as packages, loaded by their own library by name.
     ("processors.enrich", "load_pipeline"): frozenset({"spacy.load"}),
     ("processors.language", "_identifier"): frozenset(
