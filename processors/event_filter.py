@@ -121,8 +121,8 @@ def frame_fits(
     objects = [c for c in token.children if c.dep_ in {"dobj", "nsubjpass"}]
     if needs_object and not objects:
         return False
-    if intransitive and any(c.dep_ == "dobj" for c in token.children):
-        return False
+    if intransitive and any(c.dep_ in {"dobj", "ccomp"} for c in token.children):
+        return False  # "demonstrated many attributes", "history demonstrates that"
     if not object_not:
         return True
     goals = [
@@ -240,6 +240,8 @@ def unrealised(token: Token, event_type: str) -> bool:
         return False  # "will not give in": a refusal stated is made
     if token.sent.text.rstrip(" \"'’”").endswith("?") or _conditional(token):
         return True
+    if _headline_future(token):
+        return True
     node = token
     for _ in range(4):
         if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
@@ -260,6 +262,17 @@ def unrealised(token: Token, event_type: str) -> bool:
             return False
         node = head
     return False
+
+
+def _headline_future(token: Token) -> bool:
+    """A headline's "X to VERB", its future ("Kinnock to urge reform", "Blair to meet Bush"):
+    an infinitive that is the root, or the clause of the name before it, of the first
+    sentence."""
+    if token.sent.start != 0 or token.pos_ != "VERB":
+        return False
+    if not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
+        return False
+    return token.dep_ == "ROOT" or (token.dep_ in {"relcl", "acl"} and token.head.dep_ == "ROOT")
 
 
 def _conditional(token: Token) -> bool:

@@ -82,9 +82,9 @@ def _trim_prefix(span: Span) -> Span:
 
 
 def _demonym_led(span: Span, gaz: Gazetteer) -> tuple[Span, Span] | None:
-    """A nationality glued to a name the model took as one non-person entity ("American
-    Jeff Morrison", "South Korean Hyung-Taik Lee"): (the nationality, the person)."""
-    if span.label_ in {"PERSON", "ORG"} or len(span) < 3:
+    """A nationality glued to a name the model took as one entity ("American Jeff Morrison",
+    "Russian Mikhail Youzhny", "South Korean Hyung-Taik Lee"): (the nationality, the person)."""
+    if span.label_ == "ORG" or len(span) < 3:
         return None
     for k in (2, 1):
         lead = gaz.lookup(span[:k].text)

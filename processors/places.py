@@ -14,7 +14,8 @@ country the rest of the article names:
   other names do ("Halifax" in a report that says "UK" and "London");
 - a place name that names a treaty ("the Kyoto pact", "the Oslo accords") refers to no
   country (the gold sets' reading of FACETS.md: a place inside a name makes no country);
-  a war named after a country is about it ("the Iraq war" -> IQ).
+  a war named after a country is about it ("the Iraq war" -> IQ), and an unknown place
+  named with a nationality is in its country ("the French Coast" -> FR).
 
 Pure: spans and links in, links out.
 """
@@ -117,4 +118,8 @@ def settle(spans: Sequence[Span], links: list[Link], gaz: Gazetteer) -> list[Lin
             entry = gaz.lookup(span[:-1].text)
             if entry is not None and entry.kind == "country":
                 out[k] = Link(out[k].canonical, out[k].entity_id, entry.country)
+        elif len(span) > 1 and span.label_ in _PLACE_LABELS and out[k].country is None:
+            lead = gaz.lookup(span[0].text)  # "the French coast", "the Swiss Alps"
+            if lead is not None and lead.kind == "demonym":
+                out[k] = Link(out[k].canonical, out[k].entity_id, lead.country)
     return out

@@ -362,6 +362,26 @@ def test_trigger_frames(
 # Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
 REPORTED_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
     (
+        "Kinnock to urge reform",
+        [("Kinnock", "Kinnock", "PROPN", 2, "nsubj"), ("to", "to", "PART", 2, "aux"),
+         ("urge", "urge", "VERB", 2, "ROOT"), ("reform", "reform", "NOUN", 2, "dobj")],
+        [(0, 1, "PERSON")], [],
+    ),
+    (
+        "History demonstrates that it works",
+        [("History", "history", "NOUN", 1, "nsubj"),
+         ("demonstrates", "demonstrate", "VERB", 1, "ROOT"), ("that", "that", "SCONJ", 4, "mark"),
+         ("it", "it", "PRON", 4, "nsubj"), ("works", "work", "VERB", 1, "ccomp")],
+        [], [],
+    ),
+    (
+        "A resolution sanctioning military action",
+        [("A", "a", "DET", 1, "det"), ("resolution", "resolution", "NOUN", 1, "ROOT"),
+         ("sanctioning", "sanction", "VERB", 1, "acl"), ("military", "military", "ADJ", 4, "amod"),
+         ("action", "action", "NOUN", 2, "dobj")],
+        [], [],
+    ),
+    (
         "The Cabinet is to meet",
         [("The", "the", "DET", 1, "det"), ("Cabinet", "Cabinet", "PROPN", 2, "nsubj"),
          ("is", "be", "AUX", 2, "ROOT"), ("to", "to", "PART", 4, "aux"),

@@ -70,3 +70,10 @@ def test_a_war_named_after_a_country_is_about_it() -> None:
     spans = [Span(doc, 3, 5, label="EVENT"), Span(doc, 7, 9, label="EVENT")]
     links = [Link(s.text, f"event:{s.text}", None) for s in spans]
     assert [lk.country for lk in settle(spans, links, gaz)] == ["IQ", None]
+
+
+def test_an_unknown_place_named_with_a_nationality_is_in_its_country() -> None:
+    gaz = load_gazetteer()
+    doc = spacy.blank("en")("He swam to the French Coast .")
+    spans = [Span(doc, 4, 6, label="LOC")]
+    assert [lk.country for lk in settle(spans, [Link("French Coast", "x", None)], gaz)] == ["FR"]
