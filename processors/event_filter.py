@@ -189,6 +189,7 @@ _NO_EVENT_HEADS: Final = frozenset(
         "law", "laws", "legislation", "rate", "rates", "statistic", "statistics", "figure",
         "mystery", "novel", "thriller", "drama", "film", "movie", "game", "song", "vote",
         "helicopter", "dog", "gear", "shield", "simulator", "training", "drill",
+        "warrant", "warrants", "reform", "reforms", "inmate", "inmates", "threat",
     }
 )  # fmt: skip
 """Heads that such a modifier does not make an event ("murder laws", "attack helicopter",
@@ -240,8 +241,10 @@ def unrealised(token: Token, event_type: str) -> bool:
         return False  # "will not give in": a refusal stated is made
     if token.sent.text.rstrip(" \"'’”").endswith("?") or _conditional(token):
         return True
-    if _headline_future(token):
+    if _headline_future(token) or _imperative(token):
         return True
+    if token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "no" for c in token.children):
+        return True  # "no arrests have been made"
     node = token
     for _ in range(4):
         if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
@@ -273,6 +276,16 @@ def _headline_future(token: Token) -> bool:
     if not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
         return False
     return token.dep_ == "ROOT" or (token.dep_ in {"relcl", "acl"} and token.head.dep_ == "ROOT")
+
+
+def _imperative(token: Token) -> bool:
+    """A sentence that opens with its verb and has no subject asks for the event ("Arrest
+    Modi under Poto", "Stop the war"): a demand, not a report."""
+    starts = token.i == token.sent.start or (
+        token.i == token.sent.start + 1 and token.doc[token.i - 1].is_quote
+    )
+    subject = any(c.dep_ in {"nsubj", "nsubjpass", "expl"} for c in token.children)
+    return starts and token.tag_ == "VB" and token.dep_ in {"ROOT", "ccomp"} and not subject
 
 
 def _conditional(token: Token) -> bool:

@@ -362,6 +362,40 @@ def test_trigger_frames(
 # Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
 REPORTED_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
     (
+        "No arrests have been made",
+        [("No", "no", "DET", 1, "det"), ("arrests", "arrest", "NOUN", 4, "nsubjpass"),
+         ("have", "have", "AUX", 4, "aux"), ("been", "be", "AUX", 4, "auxpass"),
+         ("made", "make", "VERB", 4, "ROOT")],
+        [], [],
+    ),
+    (
+        "He charged the trust with deviating",
+        [("He", "he", "PRON", 1, "nsubj"), ("charged", "charge", "VERB", 1, "ROOT"),
+         ("the", "the", "DET", 3, "det"), ("trust", "trust", "NOUN", 1, "dobj"),
+         ("with", "with", "ADP", 1, "prep"), ("deviating", "deviate", "VERB", 4, "pcomp")],
+        [], [],
+    ),
+    (
+        "He was charged with fraud",
+        [("He", "he", "PRON", 2, "nsubjpass"), ("was", "be", "AUX", 2, "auxpass"),
+         ("charged", "charge", "VERB", 2, "ROOT"), ("with", "with", "ADP", 2, "prep"),
+         ("fraud", "fraud", "NOUN", 3, "pobj")],
+        [], ["ARREST"],
+    ),
+    (
+        "He was sent to jail",
+        [("He", "he", "PRON", 2, "nsubjpass"), ("was", "be", "AUX", 2, "auxpass"),
+         ("sent", "send", "VERB", 2, "ROOT"), ("to", "to", "ADP", 2, "prep"),
+         ("jail", "jail", "NOUN", 3, "pobj")],
+        [], ["ARREST"],
+    ),
+    (
+        "The jail reforms began",
+        [("The", "the", "DET", 2, "det"), ("jail", "jail", "NOUN", 2, "compound"),
+         ("reforms", "reform", "NOUN", 3, "nsubj"), ("began", "begin", "VERB", 3, "ROOT")],
+        [], [],
+    ),
+    (
         "Kinnock to urge reform",
         [("Kinnock", "Kinnock", "PROPN", 2, "nsubj"), ("to", "to", "PART", 2, "aux"),
          ("urge", "urge", "VERB", 2, "ROOT"), ("reform", "reform", "NOUN", 2, "dobj")],
@@ -750,3 +784,29 @@ def test_a_headline_verb_tagged_as_a_noun_keeps_its_frame(nlp: Language) -> None
     )  # fmt: skip
     assert not headline_verb(talks[0]) and headline_verb(talks[1])
     assert {e.type for e in talks._.events} == {"CONSULT"}  # no object needed
+
+
+IMPERATIVES: list[tuple[str, list[tuple[str, str, str, str, int, str]], list[str]]] = [
+    (
+        "Arrest Modi , Singh said",
+        [("Arrest", "arrest", "VERB", "VB", 4, "ccomp"),
+         ("Modi", "Modi", "PROPN", "NNP", 0, "dobj"),
+         (",", ",", "PUNCT", ",", 4, "punct"), ("Singh", "Singh", "PROPN", "NNP", 4, "nsubj"),
+         ("said", "say", "VERB", "VBD", 4, "ROOT")],
+        [],
+    ),
+    (
+        "Police arrest three men",
+        [("Police", "police", "NOUN", "NNS", 1, "nsubj"),
+         ("arrest", "arrest", "VERB", "VBP", 1, "ROOT"),
+         ("three", "three", "NUM", "CD", 3, "nummod"), ("men", "man", "NOUN", "NNS", 1, "dobj")],
+        ["ARREST"],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "toks", "want"), IMPERATIVES, ids=[c[0] for c in IMPERATIVES])
+def test_an_imperative_asks_for_the_event(
+    nlp: Language, text: str, toks: list[tuple[str, str, str, str, int, str]], want: list[str]
+) -> None:
+    assert facet_types(_headline(nlp, toks)._.events) == want, text
