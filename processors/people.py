@@ -14,7 +14,7 @@ Pure: no I/O but reading the packaged seed file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
@@ -41,6 +41,8 @@ class Seed:
     """Keys of people known by one name ("Sting", "Pelé"): a facet value as they are."""
     spellings: Mapping[str, str]
     """Key of another spelling, full or short ("Zelensky", "Assad", "Lula") -> seed name."""
+    short_forms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Given name -> its other forms, both ways ("Charles" -> "Chuck", "Charlie")."""
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +87,18 @@ def load_seed() -> Seed:
             for name, others in (data.get("spellings") or {}).items()
             for other in others
         },
+        short_forms=_both_ways(data.get("short_forms") or {}),
     )
+
+
+def _both_ways(forms: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    """Given name -> the other forms of it, from "formal: [short, ...]" lines."""
+    out: dict[str, set[str]] = {}
+    for formal, shorts in forms.items():
+        group = {str(formal), *map(str, shorts)}
+        for name in group:
+            out.setdefault(name, set()).update(group - {name})
+    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 def is_full_name(name: str) -> bool:
@@ -133,7 +146,15 @@ def _seed_full_names() -> dict[str, str]:
 def seed_person(name: str) -> str | None:
     """The seed's spelling of a seed person's name written in full another way ("Kim Jong
     Un" -> "Kim Jong-un", "Recep Tayyip Erdogan" -> "Recep Tayyip Erdoğan"), else None."""
-    return _seed_full_names().get(alias_key(name))
+    known = _seed_full_names().get(alias_key(name))
+    if known is not None:
+        return known
+    first, _, rest = name.partition(" ")
+    for other in load_seed().short_forms.get(first, ()):  # "Charles Schumer" -> "Chuck ..."
+        known = _seed_full_names().get(alias_key(f"{other} {rest}"))
+        if known is not None:
+            return known
+    return None
 
 
 def seed_full_name(name: str) -> str:

@@ -216,6 +216,25 @@ def pick_dev5() -> list[tuple[dict[str, Any], str]]:
     return _pick_from(DEV5_SEED, DEV5_PICKS, {rec["id"] for p in pickers for rec, _ in p()})
 
 
+DEV6_SEED = 20
+DEV6_PICKS: dict[tuple[str, str | None], tuple[int, str]] = {
+    ("ag_news_test.jsonl.gz", "World"): (6, "world"),
+    ("ag_news_test.jsonl.gz", "Business"): (3, "business"),
+    ("bbc_news.jsonl.gz", "politics"): (4, "politics"),
+    ("bbc_news.jsonl.gz", "business"): (3, "business"),
+    ("bbc_news.jsonl.gz", "entertainment"): (3, "entertainment"),
+    ("bbc_news.jsonl.gz", "sport"): (3, "sport"),
+    (FRESH_CORPUS, None): (2, "world"),
+}
+
+
+def pick_dev6() -> list[tuple[dict[str, Any], str]]:
+    """(record, domain) of the 24 articles of `facets_dev6.jsonl`, a sixth dev set, news
+    heavier, that no set before it uses."""
+    pickers = (pick, pick_late, pick_dev2, pick_dev3, pick_late2, pick_fresh, pick_dev4, pick_dev5)
+    return _pick_from(DEV6_SEED, DEV6_PICKS, {rec["id"] for p in pickers for rec, _ in p()})
+
+
 def split(ids: list[str]) -> dict[str, str]:
     """id -> "dev" | "heldout": the first 60 of a fixed shuffle of the sorted ids are dev."""
     order = sorted(ids)
@@ -230,7 +249,7 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print id, split and domain")
     parser.add_argument(
         "--set",
-        choices=("main", "fresh", "late", "dev2", "dev3", "late2", "dev4", "dev5"),
+        choices=("main", "fresh", "late", "dev2", "dev3", "late2", "dev4", "dev5", "dev6"),
         default="main",
         help="main: the 120 dev and heldout articles; fresh: the 24 Reuters stories of "
         "facets_fresh.jsonl; late, dev2, dev3, late2, dev4: the articles of "
@@ -246,6 +265,7 @@ def main() -> None:
         "late2": pick_late2,
         "dev4": pick_dev4,
         "dev5": pick_dev5,
+        "dev6": pick_dev6,
     }
     picked = pickers[args.set]()
     splits = (

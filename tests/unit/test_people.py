@@ -173,3 +173,9 @@ def test_census_names_make_a_person_but_not_a_company_word() -> None:
     assert not census_person(["Virginia", "Tech"])  # no surname
     assert not census_person(["Royal", "Mail"])  # a reviewed company word
     assert not census_person(["Harris"])
+
+
+def test_a_seed_person_written_with_another_form_of_the_given_name() -> None:
+    assert seed_person("Charles Schumer") == "Chuck Schumer"
+    assert seed_person("Anthony Blair") == "Tony Blair"
+    assert seed_person("Charles Smithfield") is None  # no seed person of the surname
