@@ -27,8 +27,12 @@ from processors.normalize import NormalisedArticle, normalise_article
 from processors.people import facet_person
 
 ENRICHMENT_VERSION = "0.3.6"
-"""0.3.6: a bare warning is no threat and a disaster named as a cause ("due to hurricanes") no
-disaster; a result phrase makes a club ("lost 2-1 to Liverpool"); titles alone are no person.
+"""0.3.6: a bare warning is no threat, an event warned of, called for ("Arrest Modi"), denied
+("no arrests"), ahead ("is to meet", "expected to begin", "next week") or named as a cause
+("due to hurricanes") is not reported; a headline's verb tagged as a noun keeps its frame;
+a result phrase makes a club ("lost 2-1 to Liverpool"); a name the model calls an
+organisation is a person after a role or with census given name and surname; "Tory" is the
+Conservative Party; "the Iraq war" is IQ and "the Kyoto pact" no JP; titles alone are no person.
 0.3.5: some 300 more reviewed organisations (state organs name their country), listed music acts
 and products are no persons or organisations, a shared place name goes to the place the article
 means ("Atlanta, Georgia"; "Delhi" is no longer Dili). 0.3.4: a lone surname nobody resolves

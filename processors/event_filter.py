@@ -75,12 +75,15 @@ _NOT_YET: Final = frozenset(
     {
         "hope", "want", "wish", "seek", "try", "attempt", "aim", "close", "likely",
         "unlikely", "fail", "refuse", "decline", "urge", "ask", "call", "demand", "press",
-        "encourage", "appeal", "push", "propose", "proposal", "threaten",
+        "encourage", "appeal", "push", "propose", "proposal", "threaten", "ready", "willing",
+        "prepared", "poised",
     }
 )  # fmt: skip
 """Governors whose complement has not happened ("close to agreeing", "urged X to meet")."""
 _AHEAD: Final = frozenset({"expect", "schedule", "due", "plan", "set", "slate"})
 """Verbs that put the event their subject names ahead ("talks are expected to begin")."""
+_WARNED_OF: Final = frozenset({"warn", "caution", "fear", "prevent", "avert", "deter", "guard"})
+"""Verbs whose prepositional object is an event feared, not reported ("warned of attacks")."""
 _CONDITIONS: Final = frozenset({"if", "unless"})
 _GOVERNED: Final = frozenset({"xcomp", "pcomp", "prep", "ccomp", "acl", "advcl"})
 """How a trigger hangs off a `_NOT_YET` governor ("a proposal to detain": acl)."""
@@ -245,6 +248,8 @@ def unrealised(token: Token, event_type: str) -> bool:
         return True
     if token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "no" for c in token.children):
         return True  # "no arrests have been made"
+    if token.pos_ == "NOUN" and any(_coming(c) for c in token.children):
+        return True  # "the talks next week"
     node = token
     for _ in range(4):
         if any(c.dep_ == "aux" and c.lower_ in _MODALS for c in node.children):
@@ -254,6 +259,8 @@ def unrealised(token: Token, event_type: str) -> bool:
             return False
         if node.dep_ in _GOVERNED and head.lemma_.lower() in _NOT_YET:
             return True
+        if node.dep_ == "prep" and head.lemma_.lower() in _WARNED_OF:
+            return True  # "warned against an attack", "to prevent attacks"
         if node.dep_ == "xcomp" and head.lower_ in {"going", "is", "are"}:
             return True  # "are going to be detained", "the Cabinet is to meet"
         if node.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in _AHEAD:
@@ -276,6 +283,16 @@ def _headline_future(token: Token) -> bool:
     if not any(c.dep_ == "aux" and c.lower_ == "to" for c in token.children):
         return False
     return token.dep_ == "ROOT" or (token.dep_ in {"relcl", "acl"} and token.head.dep_ == "ROOT")
+
+
+def _coming(token: Token) -> bool:
+    """A time ahead: "next week", "next month", "coming days"."""
+    return token.lemma_.lower() in _TIME_UNITS and any(
+        c.lower_ in {"next", "coming"} for c in token.children
+    )
+
+
+_TIME_UNITS: Final = frozenset({"week", "month", "year", "day", "weekend", "spring", "summer"})
 
 
 def _imperative(token: Token) -> bool:

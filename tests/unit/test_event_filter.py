@@ -362,6 +362,21 @@ def test_trigger_frames(
 # Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
 REPORTED_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
     (
+        "Rivals were ready to agree to a deal",
+        [("Rivals", "rival", "NOUN", 1, "nsubj"), ("were", "be", "AUX", 1, "ROOT"),
+         ("ready", "ready", "ADJ", 1, "acomp"), ("to", "to", "PART", 4, "aux"),
+         ("agree", "agree", "VERB", 2, "xcomp"), ("to", "to", "ADP", 4, "prep"),
+         ("a", "a", "DET", 7, "det"), ("deal", "deal", "NOUN", 5, "pobj")],
+        [], [],
+    ),
+    (
+        "Activists pressed the funds to divest",
+        [("Activists", "activist", "NOUN", 1, "nsubj"), ("pressed", "press", "VERB", 1, "ROOT"),
+         ("the", "the", "DET", 3, "det"), ("funds", "fund", "NOUN", 1, "dobj"),
+         ("to", "to", "PART", 5, "aux"), ("divest", "divest", "VERB", 1, "xcomp")],
+        [], ["REQUEST"],
+    ),
+    (
         "No arrests have been made",
         [("No", "no", "DET", 1, "det"), ("arrests", "arrest", "NOUN", 4, "nsubjpass"),
          ("have", "have", "AUX", 4, "aux"), ("been", "be", "AUX", 4, "auxpass"),
@@ -679,7 +694,7 @@ FACET_CASES: list[tuple[str, list[Tok], Ents, list[str]]] = [
         "Iran warned of attacks",
         [("Iran", "Iran", "PROPN", 1, "nsubj"), ("warned", "warn", "VERB", 1, "ROOT"),
          ("of", "of", "ADP", 1, "prep"), ("attacks", "attack", "NOUN", 2, "pobj")],
-        [(0, 1, "GPE")], ["ASSAULT", "THREATEN"],
+        [(0, 1, "GPE")], ["THREATEN"],  # the attacks warned of are not reported
     ),
     (
         "the Cabinet meeting",  # a body's own meeting
