@@ -322,7 +322,7 @@ class Linker:
     def __call__(self, doc: Doc) -> Doc:
         ents = add_missed_surnames(doc, self.gazetteer.person_titles)
         credits = orgs.agency_credits(doc, self.gazetteer, ents)
-        ents = sorted(ents + credits, key=lambda s: s.start) if credits else ents
+        ents = sorted(ents + credits, key=lambda s: (s.start, s.end)) if credits else ents
         decided = [self.link(e) for e in ents]
         ents, decided = kinds.revise(doc, ents, decided, self.gazetteer, self.link)
         people = cluster_people(ents, self.gazetteer.person_titles)

@@ -205,11 +205,28 @@ def _person_shaped(span: Span) -> bool:
     )
 
 
+_DASHES: Final = frozenset({"-", "--", "—", "–"})
+
+
+def _line_start(doc: Doc, i: int) -> int:
+    """`i` if token i opens the doc or a paragraph, else -1."""
+    return i if i == 0 or "\n" in doc[i - 1].text_with_ws else -1
+
+
 def agency_credits(doc: Doc, gaz: Gazetteer, taken: Iterable[Span]) -> list[Span]:
     """Agency credits the model and the ruler missed: "(AP)", "AP -" at the start of a
-    paragraph, for agencies the gazetteer knows only from model entities ("AP")."""
+    paragraph, for agencies the gazetteer knows only from model entities ("AP"), and a known
+    organisation the model glued to its dateline ("Canadian Press - OTTAWA": the linker
+    keeps the place after the dash)."""
+    taken = list(taken)
     covered = {i for s in taken for i in range(s.start, s.end)}
     out: list[Span] = []
+    for s in taken:
+        dash = next((t.i for t in s[1:-1] if t.text in _DASHES and t.whitespace_), None)
+        if s.label_ == "ORG" and dash is not None and s.start == _line_start(doc, s.start):
+            head = gaz.lookup(doc[s.start : dash].text)
+            if head is not None and head.kind == "org":
+                out.append(Span(doc, s.start, dash, label="ORG"))
     for t in doc:
         if t.i in covered or not t.is_upper or len(t) < 2:
             continue
@@ -218,7 +235,7 @@ def agency_credits(doc: Doc, gaz: Gazetteer, taken: Iterable[Span]) -> list[Span
             continue
         bracketed = 0 < t.i < len(doc) - 1 and doc[t.i - 1].text == "(" and doc[t.i + 1].text == ")"
         lead = (t.i == 0 or "\n" in doc[t.i - 1].text_with_ws) and t.i + 1 < len(doc)
-        dashed = lead and doc[t.i + 1].text in {"-", "--", "—", "–"}
+        dashed = lead and doc[t.i + 1].text in _DASHES
         if bracketed or dashed:
             out.append(Span(doc, t.i, t.i + 1, label="ORG"))
     return out

@@ -333,3 +333,11 @@ def test_a_census_name_the_model_called_an_organisation_is_a_person() -> None:
     )
     assert _facet(got, "PERSON") == {"Claude Davey"}
     assert _facet(got, "ORG") == {"Royal Mail"}
+
+
+def test_an_agency_glued_to_its_dateline_is_kept() -> None:
+    got = _run(
+        "Canadian Press - OTTAWA ( CP ) - A group spoke .", [("Canadian Press - OTTAWA", "ORG")]
+    )
+    assert _facet(got, "ORG") == {"The Canadian Press"}
+    assert ("OTTAWA", "GPE", "Ottawa") in got
