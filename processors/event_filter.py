@@ -141,6 +141,13 @@ def frame_fits(
     return not heads & object_not
 
 
+def pos_fits(token: Token, allowed: frozenset[str]) -> bool:
+    """Whether the trigger's part of speech is one a rule allows: a capitalised noun outside
+    a name counts as a noun ("the General Election"), a `headline_verb` as a verb."""
+    pos = "NOUN" if token.pos_ == "PROPN" and token.ent_type_ in {"", "EVENT"} else token.pos_
+    return pos in allowed or ("VERB" in allowed and headline_verb(token))
+
+
 def headline_verb(token: Token) -> bool:
     """A headline's verb the tagger took for a plural noun ("Kremlin rejects claims",
     "Howard attacks 'pay later'"): in the doc's first sentence, an -s noun right after a
@@ -248,6 +255,9 @@ def unrealised(token: Token, event_type: str) -> bool:
         return True
     if token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "no" for c in token.children):
         return True  # "no arrests have been made"
+    before = token.doc[max(token.sent.start, token.i - 3) : token.i]
+    if token.sent.start == 0 and any(t.lower_ == "not" for t in before):
+        return True  # a headline's "Cloud Not From Nuclear Blast"
     if token.pos_ == "NOUN" and any(_coming(c) for c in token.children):
         return True  # "the talks next week"
     node = token

@@ -160,8 +160,7 @@ def _governor(token: Token) -> Token | None:
 def rule_fits(rule: EventRule, token: Token) -> bool:
     """Whether `rule` fires on `token` (lemma and part of speech already matched); a
     headline's verb tagged as a noun is taken for the verb (`headline_verb`)."""
-    as_verb = "VERB" in rule.pos and event_filter.headline_verb(token)
-    if token.pos_ not in rule.pos and not as_verb:
+    if not event_filter.pos_fits(token, rule.pos):
         return False
     keys = [{c.lower_, f"dep:{c.dep_}"} for c in token.children]  # "dep:xcomp": "asked X to"
     if rule.requires_child and not any(k & rule.requires_child for k in keys):

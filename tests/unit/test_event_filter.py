@@ -362,6 +362,28 @@ def test_trigger_frames(
 # Events kept in `events` below the facet threshold: (sentence, tokens, entities, facet types)
 REPORTED_CASES: list[tuple[str, list[Tok], list[tuple[int, int, str]], list[str]]] = [
     (
+        "if they win the General Election",
+        [("if", "if", "SCONJ", 2, "mark"), ("they", "they", "PRON", 2, "nsubj"),
+         ("win", "win", "VERB", 2, "ROOT"), ("the", "the", "DET", 5, "det"),
+         ("General", "General", "PROPN", 5, "compound"),
+         ("Election", "Election", "PROPN", 2, "dobj")],
+        [], ["ELECTION"],  # a capitalised noun; an election campaigned for counts
+    ),
+    (
+        "Cloud Not From Nuclear Blast",
+        [("Cloud", "cloud", "NOUN", 0, "ROOT"), ("Not", "not", "PART", 2, "neg"),
+         ("From", "from", "ADP", 0, "prep"), ("Nuclear", "Nuclear", "PROPN", 4, "compound"),
+         ("Blast", "Blast", "PROPN", 2, "pobj")],
+        [], [],
+    ),
+    (
+        "The U.S. raid on Libya",
+        [("The", "the", "DET", 2, "det"), ("U.S.", "U.S.", "PROPN", 2, "compound"),
+         ("raid", "raid", "NOUN", 2, "ROOT"), ("on", "on", "ADP", 2, "prep"),
+         ("Libya", "Libya", "PROPN", 3, "pobj")],
+        [(1, 2, "GPE"), (4, 5, "GPE")], ["ASSAULT"],
+    ),
+    (
         "Rivals were ready to agree to a deal",
         [("Rivals", "rival", "NOUN", 1, "nsubj"), ("were", "be", "AUX", 1, "ROOT"),
          ("ready", "ready", "ADJ", 1, "acomp"), ("to", "to", "PART", 4, "aux"),
