@@ -782,14 +782,8 @@ def test_what_reaches_the_facet(
 
 def _headline(nlp: Language, toks: list[tuple[str, str, str, str, int, str]]) -> Doc:
     """A one-sentence Doc with tags too (word, lemma, pos, tag, head, dep): a headline."""
-    doc = Doc(
-        nlp.vocab,
-        words=[t[0] for t in toks],
-        lemmas=[t[1] for t in toks],
-        pos=[t[2] for t in toks],
-        tags=[t[3] for t in toks],
-        heads=[t[4] for t in toks],
-        deps=[t[5] for t in toks],
+    doc = hand_parsed(
+        nlp, [(w, lem, pos, h, d) for w, lem, pos, _, h, d in toks], tags=[t[3] for t in toks]
     )
     for _, proc in nlp.pipeline:
         doc = proc(doc)

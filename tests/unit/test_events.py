@@ -27,6 +27,7 @@ def hand_parsed(
     toks: list[Tok],
     ents: list[tuple[int, int, str]] | None = None,
     spaces: list[bool] | None = None,
+    tags: list[str] | None = None,
 ) -> Doc:
     """A Doc with the given words, lemmas, tags, parse and entities: no model needed."""
     doc = Doc(
@@ -34,6 +35,7 @@ def hand_parsed(
         words=[t[0] for t in toks],
         lemmas=[t[1] for t in toks],
         pos=[t[2] for t in toks],
+        tags=tags,
         heads=[t[3] for t in toks],
         deps=[t[4] for t in toks],
         spaces=spaces,
